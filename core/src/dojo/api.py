@@ -1,0 +1,314 @@
+"""Contracts that plugins implement: trainers, reward signals, stats writers.
+
+Each contract is a small abstract class, constructed with keyword arguments only, and fully
+formed when ``__init__`` returns. Registration happens through the hooks in
+:mod:`dojo.hookspecs`; construction is done by the core from the validated YAML.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dojo.envs.base import ActionTuple, BehaviorSpec, DecisionSteps
+
+if TYPE_CHECKING:
+    from dojo.config.settings import RewardSignalSettings, RunOptions, TrainerSettings
+    from dojo.stats.reporter import StatsReporter
+
+
+# --------------------------------------------------------------------------------------------
+# Run facts handed to lifecycle hooks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Facts about a run, passed to lifecycle hooks and stats writers."""
+
+    run_id: str
+    run_dir: Path
+    options: RunOptions
+    behaviors: tuple[str, ...] = ()
+    cli_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A checkpoint written for one behavior."""
+
+    behavior_name: str
+    step: int
+    pt_path: Path
+    onnx_path: Path | None
+    reward: float | None
+    creation_time: float
+    final: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------
+
+
+class Aggregation(Enum):
+    """How values of one statistic are combined over a summary period (as in ML-Agents)."""
+
+    AVERAGE = 0
+    MOST_RECENT = 1
+    SUM = 2
+    HISTOGRAM = 3
+
+
+@dataclass(frozen=True)
+class StatsSummary:
+    """Summary of one statistic over a summary period."""
+
+    full_dist: tuple[float, ...]
+    aggregation: Aggregation
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.full_dist)) if self.full_dist else 0.0
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.full_dist)) if self.full_dist else 0.0
+
+    @property
+    def sum(self) -> float:
+        return float(np.sum(self.full_dist))
+
+    @property
+    def num(self) -> int:
+        return len(self.full_dist)
+
+    @property
+    def value(self) -> float:
+        """The scalar written for this statistic, per its aggregation."""
+        if self.aggregation is Aggregation.SUM:
+            return self.sum
+        if self.aggregation is Aggregation.MOST_RECENT:
+            return self.full_dist[-1] if self.full_dist else 0.0
+        return self.mean
+
+
+class StatsWriter(ABC):
+    """Receives summaries every ``summary_freq`` steps.
+
+    Constructed as ``Writer(run=RunInfo)``.
+    """
+
+    @abstractmethod
+    def write_stats(self, category: str, values: Mapping[str, StatsSummary], step: int) -> None:
+        """Write the summaries of behavior ``category`` at ``step``."""
+
+    def add_property(self, category: str, key: str, value: Any) -> None:  # noqa: B027
+        """Receive a non-scalar fact (e.g. ``"hyperparameters"``); ignored by default."""
+
+    def close(self) -> None:  # noqa: B027
+        """Flush and release files; called once at the end of the run."""
+
+
+# --------------------------------------------------------------------------------------------
+# Trajectories
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trajectory:
+    """Consecutive experiences of one agent, cut at ``time_horizon`` or at episode end.
+
+    Step ``t`` holds the observation the agent acted on, the action it took and the reward
+    it received *for that action*. ``next_obs`` is the observation after the last step (the
+    true final observation when the episode ended), used for bootstrapping.
+
+    Attributes:
+        obs: one array per observation, each ``[T, *shape]``.
+        next_obs: one array per observation, each ``[*shape]``.
+        actions: ``[T, ...]`` actions taken.
+        action_mask: ``[T, sum(branches)]`` bool (True = disabled) or ``None``.
+        rewards: ``[T]`` float32 environment rewards.
+        extras: per-step policy outputs stored at act time (``[T, ...]`` arrays keyed by name,
+            e.g. ``"log_probs"``), exactly as the trainer's :meth:`Trainer.act` returned them.
+        done: the episode ended at the last step.
+        interrupted: it ended by a step limit (truncation), so the value is bootstrapped.
+        agent_id: the agent's id.
+    """
+
+    obs: list[np.ndarray]
+    next_obs: list[np.ndarray]
+    actions: ActionTuple
+    action_mask: np.ndarray | None
+    rewards: np.ndarray
+    extras: dict[str, np.ndarray]
+    done: bool
+    interrupted: bool
+    agent_id: int
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+
+@dataclass
+class ActionOutput:
+    """What a policy returns for a batch of decision steps.
+
+    Attributes:
+        actions: actions to send to the environment, ``[n_agents, ...]``.
+        extras: per-agent arrays ``[n_agents, ...]`` to store in the trajectory (log
+            probabilities, memories, ...); the agent processor copies them without looking.
+        entropy: mean entropy of the action distribution over the batch (for
+            ``Policy/Entropy``), or ``None``.
+    """
+
+    actions: ActionTuple
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    entropy: float | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Reward signals
+# --------------------------------------------------------------------------------------------
+
+
+class RewardSignal(ABC):
+    """A source of reward that a trainer optimises (extrinsic, curiosity, GAIL, ...).
+
+    Constructed as ``Signal(name=..., settings=..., behavior_spec=..., device=...)``. Signals
+    that train networks of their own do it in :meth:`update` from the trainer's minibatches and
+    persist them through :meth:`state_dict`.
+
+    Attributes:
+        name: the key under ``reward_signals`` (``"extrinsic"``).
+        strength: multiplier applied to :meth:`evaluate`'s rewards.
+        gamma: discount factor of this signal's own value head.
+    """
+
+    #: Suffix of the ``Policy/<Stat> Reward`` and ``Policy/<Stat> Value Estimate`` tags.
+    stat_name: str = ""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: RewardSignalSettings,
+        behavior_spec: BehaviorSpec,
+        device: str = "cpu",
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.behavior_spec = behavior_spec
+        self.device = device
+        self.strength = float(settings.strength)
+        self.gamma = float(settings.gamma)
+        if not self.stat_name:
+            self.stat_name = name.capitalize()
+
+    @abstractmethod
+    def evaluate(self, trajectory: Trajectory) -> np.ndarray:
+        """Rewards ``[T]`` for the steps of ``trajectory``, *before* :attr:`strength`."""
+
+    def update(self, batch: Mapping[str, Any]) -> dict[str, float]:
+        """Train the signal's own networks on a trainer minibatch; returns loss stats."""
+        del batch
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors to put in checkpoints (empty when the signal has no parameters)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        del state
+
+
+# --------------------------------------------------------------------------------------------
+# Trainers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainerContext:
+    """What the core hands every trainer besides its settings.
+
+    Attributes:
+        artifact_path: ``results/<run-id>/<Behavior>``: where checkpoints go.
+        seed: the run's seed (already resolved from -1).
+        device: torch device string.
+        training: ``False`` under ``--inference`` (no updates).
+        stats: reporter of this behavior's statistics.
+    """
+
+    artifact_path: Path
+    seed: int
+    device: str
+    training: bool
+    stats: StatsReporter
+
+
+class Trainer(ABC):
+    """Learns one behavior's policy from trajectories.
+
+    Constructed with keyword arguments ``behavior_name``, ``behavior_spec``, ``settings`` (the
+    behavior's :class:`~dojo.config.settings.TrainerSettings`, whose ``hyperparameters`` is the
+    trainer's own dataclass), ``reward_signals`` (name -> :class:`RewardSignal`) and
+    ``context`` (:class:`TrainerContext`).
+
+    The training loop calls, in order: :meth:`act` for every batch of decision steps,
+    :meth:`process_trajectories` whenever trajectories are cut, :meth:`advance` after that
+    (update when ready), and :meth:`save_checkpoint` / :meth:`export_onnx` at checkpoints.
+    """
+
+    def __init__(
+        self,
+        *,
+        behavior_name: str,
+        behavior_spec: BehaviorSpec,
+        settings: TrainerSettings,
+        reward_signals: Mapping[str, RewardSignal],
+        context: TrainerContext,
+    ) -> None:
+        self.behavior_name = behavior_name
+        self.behavior_spec = behavior_spec
+        self.settings = settings
+        self.reward_signals = dict(reward_signals)
+        self.context = context
+        self.step = 0
+
+    @abstractmethod
+    def act(self, decision_steps: DecisionSteps) -> ActionOutput:
+        """Choose actions for a batch of agents (one forward pass)."""
+
+    @abstractmethod
+    def process_trajectories(self, trajectories: list[Trajectory]) -> None:
+        """Take ownership of finished trajectories; adds their lengths to :attr:`step`."""
+
+    @abstractmethod
+    def advance(self) -> None:
+        """Update the policy if enough experience was collected (no-op when not training)."""
+
+    @abstractmethod
+    def save_checkpoint(self, path: Path) -> None:
+        """Write a loadable checkpoint (policy, optimizers, normalizers, step) to ``path``."""
+
+    @abstractmethod
+    def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
+        """Restore from ``path``; ``reset_step`` (``--initialize-from``) keeps weights only."""
+
+    @abstractmethod
+    def export_onnx(self, path: Path) -> None:
+        """Export the policy to ONNX with ML-Agents' input and output names."""
+
+    def close(self) -> None:  # noqa: B027
+        """Stop background work (threaded updates); called once at the end of the run."""
+
+    @property
+    def threaded(self) -> bool:
+        return bool(self.settings.threaded)

@@ -1,0 +1,1 @@
+"""Built-in environment providers (filled in by the environments work)."""

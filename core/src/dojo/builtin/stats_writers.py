@@ -1,0 +1,1 @@
+"""Built-in stats writers (filled in by the stats work)."""

@@ -1,0 +1,1 @@
+"""Configuration: ML-Agents-compatible YAML formats, marshmallow schemas, resolved settings."""

@@ -1,0 +1,26 @@
+"""The one exception hierarchy of dojo.
+
+Every error a user can cause (bad config, unknown plugin, broken environment, clashing run id)
+derives from :class:`DojoError`; the CLI prints its message without a traceback unless
+``--debug`` is given. Always chain with ``raise ... from err`` when wrapping another exception.
+"""
+
+
+class DojoError(Exception):
+    """Base class of every error dojo reports to a user."""
+
+
+class ConfigError(DojoError):
+    """The configuration (YAML file or command line) is invalid."""
+
+
+class PluginError(DojoError):
+    """A plugin is missing, failed to load, or registered something invalid."""
+
+
+class EnvError(DojoError):
+    """An environment could not be created, or failed or misbehaved while running."""
+
+
+class RunError(DojoError):
+    """The run's results folder is in a state that forbids the requested action."""

@@ -1,0 +1,231 @@
+"""Hook specifications: every way a plugin can extend dojo.
+
+A plugin is a module (or object) with functions decorated by :data:`hookimpl` whose names match
+the hooks below. Plugins are found through the ``dojo.plugins`` entry-point group::
+
+    [project.entry-points."dojo.plugins"]
+    myalgo = "dojo_myalgo.plugin"
+
+and the module implements, for example::
+
+    from dojo.hookspecs import hookimpl
+
+    @hookimpl
+    def dojo_register_trainers(registry):
+        registry.register(
+            "myalgo",
+            factory="dojo_myalgo.trainer:MyAlgoTrainer",
+            schema="dojo_myalgo.settings:MyAlgoHyperparametersSchema",
+            description="My algorithm.",
+        )
+
+Hooks are grouped by phase. ``dojo_register_*`` hooks run once, when the host starts, before any
+configuration is read; the registries they fill are frozen afterwards. Factories and schemas are
+given as ``"module:attr"`` strings so that registering never imports heavy modules (torch).
+Lifecycle hooks are notifications: their return values are ignored and they must not raise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+
+    from dojo.api import CheckpointInfo, RunInfo
+    from dojo.registry import Registry
+
+PROJECT_NAME = "dojo"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Registration: called once at start-up, in plugin registration order.
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def dojo_register_trainers(registry: Registry) -> None:
+    """Register trainer types (the values of ``trainer_type`` in YAML).
+
+    Called once when the plugin host starts. Call ``registry.register(name, factory=...,
+    schema=..., description=...)`` for each trainer:
+
+    - ``name``: the ``trainer_type`` users write, e.g. ``"ppo"``.
+    - ``factory``: ``"module:attr"`` of a :class:`dojo.api.Trainer` subclass, constructed with
+      keyword arguments (see :class:`dojo.api.Trainer`).
+    - ``schema``: ``"module:attr"`` of the marshmallow schema of the trainer's
+      ``hyperparameters`` section; its ``@post_load`` returns a frozen dataclass.
+    - extras: ``on_policy=True`` or ``False`` (used for defaults such as
+      ``learning_rate_schedule``).
+
+    Args:
+        registry: the host's trainer registry. Registering a name twice is an error.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_register_reward_signals(registry: Registry) -> None:
+    """Register reward signals (the keys of ``reward_signals`` in YAML).
+
+    Called once when the plugin host starts. ``factory`` names a
+    :class:`dojo.api.RewardSignal` subclass; ``schema`` names the marshmallow schema of the
+    signal's own keys (``strength`` and ``gamma`` are added by the core for every signal and
+    must not be declared again).
+
+    Args:
+        registry: the host's reward-signal registry.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_register_samplers(registry: Registry) -> None:
+    """Register environment-parameter samplers (``sampler_type`` values in YAML).
+
+    Called once when the plugin host starts. ``factory`` names a :class:`dojo.api.Sampler`
+    subclass; ``schema`` names the schema of its ``sampler_parameters``.
+
+    Args:
+        registry: the host's sampler registry.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_register_curricula(registry: Registry) -> None:
+    """Register lesson completion criteria (``completion_criteria.measure`` values).
+
+    Called once when the plugin host starts. ``factory`` names a
+    :class:`dojo.api.CompletionCriterion` subclass.
+
+    Args:
+        registry: the host's completion-criterion registry.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_register_stats_writers(registry: Registry) -> None:
+    """Register statistics writers (TensorBoard, console, gauges, ...).
+
+    Called once when the plugin host starts. ``factory`` names a :class:`dojo.api.StatsWriter`
+    subclass constructed as ``factory(run=RunInfo)``. Every registered writer is active in every
+    run unless its entry carries ``enabled_by_default=False``.
+
+    Args:
+        registry: the host's stats-writer registry.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_register_environments(registry: Registry) -> None:
+    """Register environment providers, keyed by URI scheme.
+
+    Called once when the plugin host starts. The name is the scheme users write before the
+    colon in ``--env`` (``gymnasium`` for ``--env gymnasium:CartPole-v1``). ``factory`` names a
+    callable ``factory(target: str, *, num_envs: int, seed: int, settings: EnvSettings)`` that
+    returns a :class:`dojo.envs.base.Environment`; ``target`` is the text after the colon.
+
+    Args:
+        registry: the host's environment registry.
+
+    Returns:
+        Nothing.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def dojo_add_cli_options(parser: argparse.ArgumentParser) -> None:
+    """Add options to the ``mlagents-learn`` argument parser.
+
+    Called when the parser is built, after the core's options. Options a plugin adds appear in
+    ``--help``; their values reach the plugin through :attr:`dojo.api.RunInfo.cli_options`.
+    Use long option names prefixed with the plugin's name to avoid clashes.
+
+    Args:
+        parser: the :class:`argparse.ArgumentParser` of ``mlagents-learn``.
+
+    Returns:
+        Nothing.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Run lifecycle notifications (return values ignored; must not raise)
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def dojo_run_started(run: RunInfo) -> None:
+    """Notify that a run has started: config resolved, environment built, trainers created.
+
+    Args:
+        run: facts about the run (id, results folder, resolved options, behaviors).
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_checkpoint_saved(run: RunInfo, checkpoint: CheckpointInfo) -> None:
+    """Notify that a checkpoint of one behavior was written (periodic or final).
+
+    Args:
+        run: facts about the run.
+        checkpoint: behavior name, step, and the paths of the ``.pt`` and ``.onnx`` files.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_lesson_changed(run: RunInfo, parameter: str, lesson: int, value: Any) -> None:
+    """Notify that an environment parameter moved to another curriculum lesson.
+
+    Args:
+        run: facts about the run.
+        parameter: the environment parameter's name.
+        lesson: the new lesson's index (0-based).
+        value: the parameter's value (a float or sampler settings) in that lesson.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
+def dojo_run_finished(run: RunInfo, reason: str) -> None:
+    """Notify that a run has ended and its artifacts are written.
+
+    Args:
+        run: facts about the run.
+        reason: ``"completed"`` (every behavior reached max_steps), ``"interrupted"`` (Ctrl+C or
+            SIGTERM) or ``"failed"`` (an error ended it).
+
+    Returns:
+        Nothing.
+    """

@@ -1,0 +1,271 @@
+"""The plugin host: discovers plugins, runs their registration hooks, owns the registries.
+
+Discovery reads the ``dojo.plugins`` entry-point group with stevedore; every entry point names
+a module that is registered in a pluggy :class:`~pluggy.PluginManager`. The core's own
+built-in plugins are registered first, from :data:`BUILTIN_PLUGINS`, exactly like third-party
+ones. A plugin that fails to import is recorded in :attr:`PluginHost.failures` and shown by
+``dojo plugins`` and next to any "unknown <component>" error; it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from dojo import hookspecs
+from dojo.errors import PluginError
+from dojo.registry import ComponentEntry, Registry
+
+ENTRY_POINT_GROUP = "dojo.plugins"
+
+#: Modules of the core that are registered as ordinary plugins.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "dojo.builtin.reward_signals",
+    "dojo.builtin.stats_writers",
+    "dojo.builtin.environments",
+)
+
+#: Component families: registry key -> (registration hook, plural, singular).
+FAMILIES: dict[str, tuple[str, str, str]] = {
+    "trainers": ("dojo_register_trainers", "trainers", "trainer type"),
+    "reward_signals": ("dojo_register_reward_signals", "reward signals", "reward signal"),
+    "samplers": ("dojo_register_samplers", "samplers", "sampler type"),
+    "curricula": ("dojo_register_curricula", "completion criteria", "completion criterion"),
+    "stats_writers": ("dojo_register_stats_writers", "stats writers", "stats writer"),
+    "environments": ("dojo_register_environments", "environment providers", "environment"),
+}
+
+#: Components shipped by dojo's own optional distributions: name -> distribution.
+KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
+    "trainers": {"ppo": "dojo-ppo", "sac": "dojo-sac", "poca": "dojo-poca"},
+    "reward_signals": {"curiosity": "dojo-rewards", "rnd": "dojo-rewards", "gail": "dojo-rewards"},
+}
+_DISTRIBUTION_FOLDERS = {
+    "dojo-ppo": "plugins/ppo",
+    "dojo-sac": "plugins/sac",
+    "dojo-rewards": "plugins/rewards",
+    "dojo-imitation": "plugins/imitation",
+}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin that was registered: its name, module and distribution."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    builtin: bool
+    hooks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A plugin entry point that could not be loaded."""
+
+    name: str
+    target: str
+    distribution: str
+    error: str
+
+
+@dataclass
+class PluginHost:
+    """Owns the plugin manager and one frozen :class:`Registry` per component family.
+
+    Build one with :func:`load_plugins`; tests can pass ``extra_plugins`` to add in-process
+    plugin objects without installing a distribution.
+    """
+
+    manager: pluggy.PluginManager
+    registries: dict[str, Registry]
+    plugins: list[PluginInfo] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay (``host.hook.dojo_run_started(run=...)``)."""
+        return self.manager.hook
+
+    def registry(self, family: str) -> Registry:
+        """The registry of ``family`` (one of :data:`FAMILIES`)."""
+        return self.registries[family]
+
+    def lookup(self, family: str, name: str, where: str = "") -> ComponentEntry:
+        """The entry ``name`` of ``family``, or a :class:`PluginError` that explains what to do.
+
+        The message lists what is installed, suggests a close match, gives the install command
+        for a known dojo distribution, and mentions plugins that failed to load.
+
+        Args:
+            family: a key of :data:`FAMILIES`.
+            name: the public name asked for.
+            where: where the name was written (e.g. ``"config.yaml: behaviors.X.trainer_type"``).
+        """
+        registry = self.registries[family]
+        entry = registry.get(name)
+        if entry is not None:
+            return entry
+        raise PluginError(self.unknown_message(family, name, where))
+
+    def unknown_message(self, family: str, name: str, where: str = "") -> str:
+        """The message for an unknown component name (see :meth:`lookup`)."""
+        registry = self.registries[family]
+        prefix = f"{where}: " if where else ""
+        installed = ", ".join(registry.names()) or "none"
+        lines = [f"{prefix}unknown {registry.singular} {name!r}. Installed: {installed}."]
+        matches = registry.close_matches(name)
+        if matches:
+            lines.append(f"Did you mean {matches[0]!r}?")
+        distribution = KNOWN_DISTRIBUTIONS.get(family, {}).get(name)
+        if distribution:
+            folder = _DISTRIBUTION_FOLDERS.get(distribution)
+            source = f" (or 'pip install ./{folder}' from a dojo checkout)" if folder else ""
+            lines.append(
+                f"{registry.singular.capitalize()} {name!r} is provided by the {distribution} "
+                f"plugin: install it with 'pip install {distribution}'{source}."
+            )
+        for failure in self.failures:
+            lines.append(
+                f"Note: plugin {failure.name!r} ({failure.distribution or failure.target}) "
+                f"failed to load: {failure.error}"
+            )
+        return " ".join(lines)
+
+
+def _collect_entry_points(failures: list[LoadFailure]) -> list[tuple[str, Any, str, str]]:
+    """Load the ``dojo.plugins`` entry points with stevedore.
+
+    Returns ``(name, module, distribution, version)`` for each loaded plugin; failures are
+    appended to ``failures``.
+    """
+    from stevedore import ExtensionManager
+
+    def on_failure(_manager: Any, entry_point: Any, err: BaseException) -> None:
+        failures.append(
+            LoadFailure(
+                name=entry_point.name,
+                target=entry_point.value,
+                distribution=_distribution_of(entry_point)[0],
+                error=f"{type(err).__name__}: {err}",
+            )
+        )
+
+    manager = ExtensionManager(
+        namespace=ENTRY_POINT_GROUP,
+        invoke_on_load=False,
+        on_load_failure_callback=on_failure,
+    )
+    loaded = []
+    for extension in sorted(manager.extensions, key=lambda ext: ext.name):
+        distribution, version = _distribution_of(extension.entry_point)
+        loaded.append((extension.name, extension.plugin, distribution, version))
+    return loaded
+
+
+def _distribution_of(entry_point: Any) -> tuple[str, str]:
+    """(distribution name, version) that declares ``entry_point``, or empty strings.
+
+    stevedore's cached entry points carry no distribution, so it is looked up in the
+    installed distributions' metadata.
+    """
+    dist = getattr(entry_point, "dist", None)
+    if dist is not None:
+        return dist.metadata["Name"] or "", dist.version or ""
+    return _entry_point_distributions().get((entry_point.name, entry_point.value), ("", ""))
+
+
+def _entry_point_distributions() -> dict[tuple[str, str], tuple[str, str]]:
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for dist in importlib.metadata.distributions():
+        for entry_point in dist.entry_points:
+            if entry_point.group == ENTRY_POINT_GROUP:
+                found[(entry_point.name, entry_point.value)] = (
+                    dist.metadata["Name"] or "",
+                    dist.version or "",
+                )
+    return found
+
+
+def _hook_names(manager: pluggy.PluginManager, plugin: Any) -> tuple[str, ...]:
+    callers = manager.get_hookcallers(plugin) or []
+    return tuple(sorted(caller.name for caller in callers))
+
+
+def load_plugins(
+    extra_plugins: tuple[tuple[str, Any], ...] = (), discover: bool = True
+) -> PluginHost:
+    """Build the plugin host: register built-ins, discovered plugins and ``extra_plugins``.
+
+    Args:
+        extra_plugins: ``(name, plugin object)`` pairs registered after discovery (tests).
+        discover: read the ``dojo.plugins`` entry points (off only in tests of the core).
+
+    Returns:
+        A :class:`PluginHost` whose registries are filled and frozen.
+
+    Raises:
+        PluginError: a plugin registered an invalid or duplicate component.
+    """
+    import dojo
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    failures: list[LoadFailure] = []
+    candidates: list[tuple[str, Any, str, str, bool]] = []
+    for module_name in BUILTIN_PLUGINS:
+        module = importlib.import_module(module_name)
+        short = module_name.rsplit(".", 1)[-1]
+        candidates.append((f"builtin.{short}", module, "dojo-core", dojo.__version__, True))
+    if discover:
+        for name, module, distribution, version in _collect_entry_points(failures):
+            candidates.append((name, module, distribution, version, False))
+    for name, obj in extra_plugins:
+        candidates.append((name, obj, "", "", False))
+
+    plugins: list[PluginInfo] = []
+    for name, obj, distribution, version, builtin in candidates:
+        try:
+            manager.register(obj, name=name)
+        except ValueError as err:
+            failures.append(LoadFailure(name, repr(obj), distribution, f"{err}"))
+            continue
+        module = getattr(obj, "__name__", type(obj).__name__)
+        plugins.append(
+            PluginInfo(name, module, distribution, version, builtin, _hook_names(manager, obj))
+        )
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as err:
+        raise PluginError(f"a plugin implements an unknown hook: {err}") from err
+
+    registries = {
+        family: Registry(kind=plural, singular=singular)
+        for family, (_hook, plural, singular) in FAMILIES.items()
+    }
+    by_name = {info.name: info for info in plugins}
+    for family, (hook_name, _plural, _singular) in FAMILIES.items():
+        registry = registries[family]
+        for impl in getattr(manager.hook, hook_name).get_hookimpls():
+            info = by_name.get(impl.plugin_name)
+            registry.set_current_plugin(impl.plugin_name, info.distribution if info else "")
+            try:
+                impl.function(registry=registry)
+            except PluginError:
+                raise
+            except Exception as err:  # a broken plugin must not take the host down silently
+                failures.append(
+                    LoadFailure(
+                        impl.plugin_name,
+                        hook_name,
+                        info.distribution if info else "",
+                        f"{hook_name} raised {type(err).__name__}: {err}",
+                    )
+                )
+        registry.freeze()
+    return PluginHost(manager=manager, registries=registries, plugins=plugins, failures=failures)

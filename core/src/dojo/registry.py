@@ -1,0 +1,156 @@
+"""Named-component registries owned by the plugin host.
+
+A :class:`Registry` maps a public name (the key users write in YAML: ``ppo``, ``extrinsic``,
+``tensorboard``, ``gymnasium``) to a :class:`ComponentEntry`. Entries point at their factory and
+settings schema with lazy ``"module:attr"`` strings so that listing components, printing
+``--help`` or validating a config never imports torch. A registry is frozen once every plugin
+has registered; later registration is an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from dojo.errors import PluginError
+
+
+def import_target(target: str | Any) -> Any:
+    """Resolve a ``"package.module:attr"`` string to the object it names.
+
+    Objects that are not strings are returned unchanged, so an entry may hold either a lazy
+    reference or the object itself.
+    """
+    if not isinstance(target, str):
+        return target
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise PluginError(f"invalid import target {target!r}: expected 'module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise PluginError(f"cannot import {module_name!r} (needed for {target!r}): {err}") from err
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as err:
+            raise PluginError(f"{module_name!r} has no attribute {attr!r}") from err
+    return obj
+
+
+@dataclass(frozen=True)
+class ComponentEntry:
+    """One registered component.
+
+    Attributes:
+        name: the public name, as written in YAML.
+        factory: ``"module:attr"`` (or the object) that builds the component.
+        schema: ``"module:attr"`` (or the class) of the marshmallow schema of its settings, or
+            ``None`` when the component takes no settings.
+        description: one line shown by ``dojo plugins`` and ``dojo config explain``.
+        plugin: name of the plugin that registered it (filled in by the host).
+        distribution: distribution that ships that plugin (filled in by the host).
+        extras: free-form metadata a component family needs (e.g. an environment's URI scheme).
+    """
+
+    name: str
+    factory: str | Any
+    schema: str | Any | None = None
+    description: str = ""
+    plugin: str = ""
+    distribution: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def load_factory(self) -> Any:
+        """Import and return the factory (this may import torch)."""
+        return import_target(self.factory)
+
+    def load_schema(self) -> Any:
+        """Import and return the settings schema class, or ``None``."""
+        return None if self.schema is None else import_target(self.schema)
+
+
+class Registry:
+    """Components of one kind (trainers, reward signals, ...), keyed by public name.
+
+    Args:
+        kind: plural noun used in messages, e.g. ``"trainers"``.
+        singular: singular noun used in messages, e.g. ``"trainer type"``.
+    """
+
+    def __init__(self, kind: str, singular: str) -> None:
+        self.kind = kind
+        self.singular = singular
+        self._entries: dict[str, ComponentEntry] = {}
+        self._frozen = False
+        self._current_plugin = ("", "")
+
+    def register(
+        self,
+        name: str,
+        factory: str | Any,
+        schema: str | Any | None = None,
+        description: str = "",
+        **extras: Any,
+    ) -> None:
+        """Register a component under ``name``.
+
+        Args:
+            name: public name (lower case, used in YAML).
+            factory: ``"module:attr"`` string or object that builds the component.
+            schema: ``"module:attr"`` string or marshmallow schema class of its settings.
+            description: one line for listings.
+            **extras: family-specific metadata, stored on the entry.
+
+        Raises:
+            PluginError: the registry is frozen, or ``name`` is already taken.
+        """
+        if self._frozen:
+            raise PluginError(f"cannot register {self.singular} {name!r}: registration is closed")
+        if name in self._entries:
+            other = self._entries[name]
+            raise PluginError(
+                f"{self.singular} {name!r} is registered twice: by plugin "
+                f"{other.plugin!r} and by plugin {self._current_plugin[0]!r}"
+            )
+        plugin, distribution = self._current_plugin
+        self._entries[name] = ComponentEntry(
+            name, factory, schema, description, plugin, distribution, dict(extras)
+        )
+
+    def set_current_plugin(self, plugin: str, distribution: str) -> None:
+        """Record which plugin the following :meth:`register` calls come from (host use)."""
+        self._current_plugin = (plugin, distribution)
+
+    def freeze(self) -> None:
+        """Close registration; the registry is read-only afterwards."""
+        self._frozen = True
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._entries)
+
+    def entries(self) -> list[ComponentEntry]:
+        """Registered entries, sorted by name."""
+        return [self._entries[name] for name in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, name: str) -> ComponentEntry | None:
+        """The entry for ``name``, or ``None``."""
+        return self._entries.get(name)
+
+    def close_matches(self, name: str) -> list[str]:
+        """Registered names that look like ``name`` (for 'did you mean' hints)."""
+        return difflib.get_close_matches(name, self.names(), n=3, cutoff=0.6)

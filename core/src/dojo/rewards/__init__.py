@@ -1,0 +1,1 @@
+"""Reward signals that ship with the core."""

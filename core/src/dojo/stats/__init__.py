@@ -1,0 +1,1 @@
+"""Statistics: per-behavior reporters and the writers (TensorBoard, console, gauges)."""

@@ -1,0 +1,68 @@
+"""Collects statistics of one behavior between summaries and hands them to the writers."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from dojo.api import Aggregation, StatsSummary, StatsWriter
+
+
+class StatsReporter:
+    """Statistics of one behavior (the *category*), shared by the loop and the trainer.
+
+    Thread-safe: a threaded trainer reports losses from its update thread.
+    """
+
+    def __init__(self, category: str, writers: Sequence[StatsWriter]) -> None:
+        self.category = category
+        self._writers = list(writers)
+        self._values: dict[str, list[float]] = defaultdict(list)
+        self._aggregation: dict[str, Aggregation] = {}
+        self._lock = threading.Lock()
+
+    def add_stat(
+        self, key: str, value: float, aggregation: Aggregation = Aggregation.AVERAGE
+    ) -> None:
+        """Add one value of ``key`` (e.g. ``"Losses/Policy Loss"``)."""
+        with self._lock:
+            self._values[key].append(float(value))
+            self._aggregation[key] = aggregation
+
+    def add_stats(
+        self, key: str, values: Sequence[float], aggregation: Aggregation = Aggregation.AVERAGE
+    ) -> None:
+        """Add several values of ``key`` at once."""
+        with self._lock:
+            self._values[key].extend(float(v) for v in values)
+            self._aggregation[key] = aggregation
+
+    def set_stat(self, key: str, value: float) -> None:
+        """Replace ``key`` with a single most-recent value."""
+        with self._lock:
+            self._values[key] = [float(value)]
+            self._aggregation[key] = Aggregation.MOST_RECENT
+
+    def peek(self, key: str) -> list[float]:
+        """Values of ``key`` collected since the last summary (a copy)."""
+        with self._lock:
+            return list(self._values.get(key, ()))
+
+    def write_summaries(self, step: int) -> dict[str, StatsSummary]:
+        """Summarise everything collected, send it to every writer and start a new period."""
+        with self._lock:
+            summaries = {
+                key: StatsSummary(tuple(values), self._aggregation[key])
+                for key, values in self._values.items()
+            }
+            self._values.clear()
+        for writer in self._writers:
+            writer.write_stats(self.category, summaries, step)
+        return summaries
+
+    def add_property(self, key: str, value: Any) -> None:
+        """Send a non-scalar fact (hyperparameters) to every writer."""
+        for writer in self._writers:
+            writer.add_property(self.category, key, value)
