@@ -1,1 +1,23 @@
-"""Built-in environment providers (filled in by the environments work)."""
+"""Built-in environment providers: ``gymnasium`` (``--env gymnasium:CartPole-v1``).
+
+Factories are lazy ``"module:attr"`` strings, so importing this module (at every start-up, for
+``--help`` too) never imports gymnasium or torch.
+"""
+
+from __future__ import annotations
+
+from dojo.hookspecs import hookimpl
+from dojo.registry import Registry
+
+
+@hookimpl
+def dojo_register_environments(registry: Registry) -> None:
+    registry.register(
+        "gymnasium",
+        factory="dojo.envs.gymnasium_env:make_gymnasium_environment",
+        schema=None,
+        description=(
+            "Gymnasium environments, vectorised in-process over --num-envs copies "
+            "(gymnasium:CartPole-v1; env_args key=value are passed to gymnasium.make)."
+        ),
+    )

@@ -16,9 +16,10 @@ class StatsReporter:
     Thread-safe: a threaded trainer reports losses from its update thread.
     """
 
-    def __init__(self, category: str, writers: Sequence[StatsWriter]) -> None:
+    def __init__(self, category: str, writers: list[StatsWriter]) -> None:
         self.category = category
-        self._writers = list(writers)
+        # Shared, not copied: the run adds its writers once the results folder exists.
+        self._writers = writers
         self._values: dict[str, list[float]] = defaultdict(list)
         self._aggregation: dict[str, Aggregation] = {}
         self._lock = threading.Lock()

@@ -1,0 +1,39 @@
+# dojo — developer entry points. `make demo` and `make test` set up .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.dojo-installed
+# torch is installed first and pinned: an unpinned torch on a CPU machine can pull a CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: setup demo test lint format bench clean
+
+$(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ./core -e ./plugins/ppo pytest ruff
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/mlagents-learn configs/ppo/CartPole.yaml --run-id=demo --force --seed=0
+	@echo "Artifacts in results/demo/ (TensorBoard: tensorboard --logdir results)"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m pip install --quiet "stable-baselines3>=2.3"
+	$(BIN)/python benchmarks/ppo_cartpole.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .ruff_cache

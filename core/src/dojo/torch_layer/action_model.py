@@ -1,0 +1,267 @@
+"""The policy's action distribution: Gaussian continuous actions, masked multi-branch discrete
+actions, or both (hybrid), parameterised by the network body's hidden features.
+
+Conventions (ML-Agents 1.x, so exported models behave the same in Unity):
+
+- continuous actions are sampled from ``N(mean, exp(log_std))``; the log std is one learned
+  parameter per action dimension, independent of the observation (initialised to 0, i.e. std 1),
+  unless ``conditional_sigma`` makes it a linear function of the hidden features, clamped to
+  [-20, 2] (what SAC uses). The *raw* sample is what log-probabilities are computed on; the
+  environment receives :func:`continuous_env_action` of it, ``clip(raw, -3, 3) / 3``.
+- discrete actions: one categorical distribution per branch. An action mask has 1 for an
+  allowed action and 0 for a masked one (the ONNX ``action_masks`` convention; the Unity
+  protocol's ``True = masked`` is converted by :func:`allowed_action_mask`). Masked logits are
+  replaced by -1e8, so masked actions have probability 0 (exactly, in float32).
+- ``log_prob`` is the joint log-probability (sum over continuous dimensions and branches) and
+  ``entropy`` the joint entropy (also a sum), both ``[n]``.
+
+The hot path avoids ``torch.distributions`` objects (argument validation and per-call object
+construction cost more than the math at rollout batch sizes); the formulas are the closed forms,
+checked against ``torch.distributions`` in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from dojo.envs.base import ActionSpec
+
+# ML-Agents clips raw Gaussian samples to +-3 std and divides by 3 before sending them to the
+# environment (and in the exported model), so env actions lie in [-1, 1].
+ACTION_CLIP = 3.0
+MASKED_LOGIT = -1e8
+# Branches shorter than the longest are padded with this logit: below MASKED_LOGIT so that even a
+# fully masked branch never picks a padding slot.
+PADDING_LOGIT = -1e9
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+class ActionSample(NamedTuple):
+    """Sampled actions of ``n`` agents and their statistics.
+
+    Attributes:
+        continuous: ``[n, continuous_size]`` raw Gaussian sample (unclipped), or ``None``.
+        discrete: ``[n, n_branches]`` int64 action indices, or ``None``.
+        log_prob: ``[n]`` joint log-probability of the actions (nats).
+        entropy: ``[n]`` joint entropy of the action distribution (nats).
+    """
+
+    continuous: torch.Tensor | None
+    discrete: torch.Tensor | None
+    log_prob: torch.Tensor
+    entropy: torch.Tensor
+
+
+class ActionDistribution(NamedTuple):
+    """Parameters of the action distribution for ``n`` agents (for SAC-style losses that need
+    more than sampled log-probabilities).
+
+    Attributes:
+        mean: ``[n, continuous_size]`` Gaussian mean, or ``None``.
+        log_std: ``[n, continuous_size]`` Gaussian log standard deviation, or ``None``.
+        discrete_log_probs: ``[n, n_branches, max_branch_size]`` log-probabilities of every
+            action of every branch, masked actions and padding at ~-1e8 (probability 0), or
+            ``None``.
+    """
+
+    mean: torch.Tensor | None
+    log_std: torch.Tensor | None
+    discrete_log_probs: torch.Tensor | None
+
+
+def continuous_env_action(raw: torch.Tensor) -> torch.Tensor:
+    """The environment-facing continuous action, ``clip(raw, -3, 3) / 3`` in [-1, 1], exactly as
+    ML-Agents' exported ``continuous_actions``."""
+    return torch.clamp(raw, -ACTION_CLIP, ACTION_CLIP) / ACTION_CLIP
+
+
+def allowed_action_mask(disabled: np.ndarray | None) -> torch.Tensor | None:
+    """Convert an environment action mask (``[n, sum(branches)]`` bool, ``True`` = disabled, as
+    in :class:`~dojo.envs.base.DecisionSteps`) to the float ``1 = allowed`` mask this module and
+    the ONNX ``action_masks`` input use; ``None`` stays ``None`` (nothing masked)."""
+    if disabled is None:
+        return None
+    return torch.from_numpy(np.logical_not(disabled).astype(np.float32))
+
+
+def _kaiming_linear(in_size: int, out_size: int, gain: float) -> nn.Linear:
+    # ML-Agents' output layers: He-normal weights scaled down (small initial actions, near
+    # uniform initial discrete policy), zero bias.
+    layer = nn.Linear(in_size, out_size)
+    nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+    with torch.no_grad():
+        layer.weight.mul_(gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def sample_discrete(discrete_log_probs: torch.Tensor) -> torch.Tensor:
+    """One sampled index per branch, ``[n, n_branches]`` int64, from ``[n, branches, size]``
+    log-probabilities (exported to ONNX as ``Multinomial``)."""
+    n_branches, size = discrete_log_probs.shape[-2:]
+    probs = discrete_log_probs.exp().reshape(-1, size)
+    return torch.multinomial(probs, 1).reshape(-1, n_branches)
+
+
+class ActionModel(nn.Module):
+    """Maps hidden features ``[n, hidden_size]`` to an action distribution over ``action_spec``.
+
+    Args:
+        hidden_size: width of the features it receives (the body's output).
+        action_spec: continuous size and discrete branch sizes.
+        conditional_sigma: make the Gaussian log std a function of the features (SAC) instead of
+            a free parameter (PPO).
+    """
+
+    def __init__(
+        self, hidden_size: int, action_spec: ActionSpec, conditional_sigma: bool = False
+    ) -> None:
+        super().__init__()
+        self.action_spec = action_spec
+        self.continuous_size = action_spec.continuous_size
+        self.branches = tuple(int(b) for b in action_spec.discrete_branches)
+        self.conditional_sigma = conditional_sigma
+        if self.continuous_size == 0 and not self.branches:
+            raise ValueError("the action spec has neither continuous actions nor branches")
+
+        self.mean_layer: nn.Linear | None = None
+        self.log_std_layer: nn.Linear | None = None
+        self.log_std: nn.Parameter | None = None
+        if self.continuous_size > 0:
+            self.mean_layer = _kaiming_linear(hidden_size, self.continuous_size, gain=0.2)
+            if conditional_sigma:
+                self.log_std_layer = _kaiming_linear(hidden_size, self.continuous_size, gain=0.2)
+            else:
+                self.log_std = nn.Parameter(torch.zeros(self.continuous_size))
+
+        self.logits_layer: nn.Linear | None = None
+        self.max_branch = max(self.branches, default=0)
+        # Equal branch sizes need no padding: the flat logits are just reshaped.
+        self._needs_padding = len(set(self.branches)) > 1
+        if self.branches:
+            # One fused layer for every branch: same initial distribution as one layer per
+            # branch (fan-in is the hidden size either way), one matmul instead of several.
+            self.logits_layer = _kaiming_linear(hidden_size, sum(self.branches), gain=0.1)
+            self.register_buffer("_padded_index", self._padding_index(), persistent=False)
+
+    def _padding_index(self) -> torch.Tensor:
+        """For each slot of the padded ``[branches, max_branch]`` layout, the column of the
+        flat logits it reads; padding slots read the extra column ``sum(branches)``."""
+        pad_column = sum(self.branches)
+        index = []
+        start = 0
+        for size in self.branches:
+            index += list(range(start, start + size)) + [pad_column] * (self.max_branch - size)
+            start += size
+        return torch.tensor(index, dtype=torch.long)
+
+    # --- distribution --------------------------------------------------------------------------
+
+    def distribution(
+        self, hidden: torch.Tensor, masks: torch.Tensor | None = None
+    ) -> ActionDistribution:
+        """Distribution parameters for features ``[n, hidden_size]`` and optional ``masks``
+        ``[n, sum(branches)]`` (1 = allowed)."""
+        mean = log_std = discrete_log_probs = None
+        if self.mean_layer is not None:
+            mean = self.mean_layer(hidden)
+            if self.log_std_layer is not None:
+                log_std = torch.clamp(self.log_std_layer(hidden), LOG_STD_MIN, LOG_STD_MAX)
+            else:
+                log_std = self.log_std.expand_as(mean)
+        if self.logits_layer is not None:
+            logits = self.logits_layer(hidden)
+            if masks is not None:
+                # ML-Agents' arithmetic form (not masked_fill/where): plain Mul/Add in ONNX.
+                logits = logits * masks + MASKED_LOGIT * (1.0 - masks)
+            if self._needs_padding:
+                logits = F.pad(logits, (0, 1), value=PADDING_LOGIT)
+                logits = torch.index_select(logits, 1, self._padded_index)
+            logits = logits.reshape(-1, len(self.branches), self.max_branch)
+            discrete_log_probs = torch.log_softmax(logits, dim=-1)
+        return ActionDistribution(mean, log_std, discrete_log_probs)
+
+    # --- sampling and evaluation ---------------------------------------------------------------
+
+    def sample(
+        self,
+        hidden: torch.Tensor,
+        masks: torch.Tensor | None = None,
+        deterministic: bool = False,
+    ) -> ActionSample:
+        """Sample actions (or take the mean / argmax when ``deterministic``) for ``n`` agents.
+
+        The continuous sample is reparameterised (``mean + std * noise``), so gradients flow
+        through it when autograd is on (SAC's actor loss).
+        """
+        dist = self.distribution(hidden, masks)
+        continuous = discrete = None
+        log_prob = entropy = None
+        if dist.mean is not None:
+            if deterministic:
+                continuous = dist.mean
+                noise = torch.zeros_like(dist.mean)
+            else:
+                noise = torch.randn_like(dist.mean)
+                continuous = dist.mean + noise * dist.log_std.exp()
+            log_prob, entropy = _gaussian_stats(noise, dist.log_std)
+        if dist.discrete_log_probs is not None:
+            logp = dist.discrete_log_probs
+            discrete = logp.argmax(dim=-1) if deterministic else sample_discrete(logp)
+            d_log_prob, d_entropy = _categorical_stats(logp, discrete)
+            log_prob = d_log_prob if log_prob is None else log_prob + d_log_prob
+            entropy = d_entropy if entropy is None else entropy + d_entropy
+        return ActionSample(continuous, discrete, log_prob, entropy)
+
+    def evaluate(
+        self,
+        hidden: torch.Tensor,
+        masks: torch.Tensor | None,
+        continuous: torch.Tensor | None,
+        discrete: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint ``log_prob`` ``[n]`` of given actions (raw continuous ``[n, c]``, discrete
+        ``[n, branches]`` int64) and the distribution's joint ``entropy`` ``[n]``."""
+        dist = self.distribution(hidden, masks)
+        log_prob = entropy = None
+        if dist.mean is not None:
+            if continuous is None:
+                raise ValueError("continuous actions are required by this action spec")
+            noise = (continuous - dist.mean) * torch.exp(-dist.log_std)
+            log_prob, entropy = _gaussian_stats(noise, dist.log_std)
+        if dist.discrete_log_probs is not None:
+            if discrete is None:
+                raise ValueError("discrete actions are required by this action spec")
+            d_log_prob, d_entropy = _categorical_stats(dist.discrete_log_probs, discrete.long())
+            log_prob = d_log_prob if log_prob is None else log_prob + d_log_prob
+            entropy = d_entropy if entropy is None else entropy + d_entropy
+        return log_prob, entropy
+
+
+def _gaussian_stats(
+    noise: torch.Tensor, log_std: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probability and entropy ``[n]`` of a diagonal Gaussian, from the standardised sample
+    ``noise = (x - mean) / std`` (``[n, c]``) and ``log_std`` (``[n, c]``)."""
+    size = noise.shape[-1]
+    log_prob = (-0.5 * noise.square() - log_std).sum(dim=-1) - size * _HALF_LOG_2PI
+    entropy = log_std.sum(dim=-1) + size * (0.5 + _HALF_LOG_2PI)
+    return log_prob, entropy
+
+
+def _categorical_stats(
+    log_probs: torch.Tensor, actions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint log-probability of ``actions`` ``[n, branches]`` and joint entropy, both ``[n]``,
+    from per-branch log-probabilities ``[n, branches, size]``."""
+    log_prob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(dim=-1)
+    # Masked and padding actions have probability exactly 0, so they add 0 * (-1e8) = 0.
+    entropy = -(log_probs.exp() * log_probs).sum(dim=(-2, -1))
+    return log_prob, entropy

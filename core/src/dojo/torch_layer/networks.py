@@ -1,0 +1,202 @@
+"""Policy and value networks shared by the trainer plugins.
+
+- :class:`LinearBody`: ``num_layers`` dense layers of ``hidden_units`` with Swish (SiLU)
+  activations, ML-Agents' initialisation.
+- :class:`ValueHeads`: one linear head per reward signal (``extrinsic``, ``curiosity``, ...).
+- :class:`Critic`: observations -> one value estimate per reward signal.
+- :class:`Actor`: observations -> action distribution (:mod:`dojo.torch_layer.action_model`).
+
+Actor and critic each own their encoder, so each has its own observation normaliser; the trainer
+updates both (ML-Agents does the same). Every method works on whole batches of agents: the
+per-step cost is one forward pass for all agents of a behavior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from dojo.config.settings import NetworkSettings
+from dojo.envs.base import ActionSpec, ObservationSpec
+from dojo.errors import ConfigError
+from dojo.torch_layer.action_model import ActionModel, ActionSample
+from dojo.torch_layer.encoders import ObservationEncoder
+
+
+def _check_network_settings(settings: NetworkSettings) -> None:
+    if settings.memory is not None:
+        raise ConfigError(
+            "network_settings.memory: recurrent (LSTM) policies are not supported yet by dojo's "
+            "torch layer; remove the 'memory' section to train a feed-forward policy"
+        )
+
+
+class LinearBody(nn.Module):
+    """``num_layers`` x (Linear ``hidden_units`` -> Swish); maps ``[n, input_size]`` to
+    ``[n, output_size]`` (``hidden_units``, or ``input_size`` when ``num_layers`` is 0).
+
+    Weights are He-normal scaled by ``sqrt(0.125 / hidden_units)`` with zero biases, as in
+    ML-Agents' ``NetworkBody`` (small initial outputs keep the first PPO updates gentle).
+    """
+
+    def __init__(self, input_size: int, hidden_units: int, num_layers: int) -> None:
+        super().__init__()
+        gain = (0.125 / hidden_units) ** 0.5
+        sizes = [input_size] + [hidden_units] * num_layers
+        self.layers = nn.ModuleList()
+        for in_size, out_size in zip(sizes[:-1], sizes[1:]):
+            layer = nn.Linear(in_size, out_size)
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+            with torch.no_grad():
+                layer.weight.mul_(gain)
+            nn.init.zeros_(layer.bias)
+            self.layers.append(layer)
+        self.output_size = sizes[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden features ``[n, output_size]`` of ``x`` ``[n, input_size]``."""
+        for layer in self.layers:
+            # F.linear on the parameters skips nn.Module.__call__ (hook handling), a measurable
+            # share of a forward pass at rollout batch sizes.
+            x = F.silu(F.linear(x, layer.weight, layer.bias))
+        return x
+
+
+class ValueHeads(nn.Module):
+    """One linear head per reward signal name.
+
+    Args:
+        input_size: width of the features.
+        names: reward signal names (``extrinsic``, ``curiosity``, ...).
+        outputs_per_head: values per head; 1 gives ``[n]`` tensors, more gives ``[n, k]``
+            (e.g. one Q-value per discrete action for SAC).
+    """
+
+    def __init__(self, input_size: int, names: Sequence[str], outputs_per_head: int = 1) -> None:
+        super().__init__()
+        if not names:
+            raise ValueError("ValueHeads needs at least one reward signal name")
+        self.outputs_per_head = outputs_per_head
+        self.heads = nn.ModuleDict()
+        for name in names:
+            layer = nn.Linear(input_size, outputs_per_head)
+            # ML-Agents' value heads: Xavier-uniform weights, zero bias.
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+            self.heads[name] = layer
+
+    def forward(self, hidden: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Reward signal name -> values ``[n]`` (or ``[n, outputs_per_head]``)."""
+        values = {}
+        for name, head in self.heads.items():
+            out = F.linear(hidden, head.weight, head.bias)
+            values[name] = out.squeeze(-1) if self.outputs_per_head == 1 else out
+        return values
+
+
+class Critic(nn.Module):
+    """Value estimates of observations, one per reward signal.
+
+    Args:
+        observation_specs: the behavior's observations.
+        network_settings: ``hidden_units``, ``num_layers``, ``normalize`` (memory unsupported).
+        reward_signal_names: one value head per name.
+    """
+
+    def __init__(
+        self,
+        observation_specs: Sequence[ObservationSpec],
+        network_settings: NetworkSettings,
+        reward_signal_names: Sequence[str],
+    ) -> None:
+        super().__init__()
+        _check_network_settings(network_settings)
+        self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
+        self.body = LinearBody(
+            self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
+        )
+        self.value_heads = ValueHeads(self.body.output_size, reward_signal_names)
+
+    def forward(self, obs_list: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Reward signal name -> value estimate ``[n]`` for observations (each ``[n, size]``)."""
+        return self.value_heads(self.body(self.encoder(obs_list)))
+
+    def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
+        """Add observations to this critic's normaliser (no-op without ``normalize``)."""
+        self.encoder.update_normalization(obs_list)
+
+
+class Actor(nn.Module):
+    """The stochastic policy: observations -> actions, log-probabilities and entropy.
+
+    Args:
+        observation_specs: the behavior's observations.
+        action_spec: continuous size and discrete branches.
+        network_settings: ``hidden_units``, ``num_layers``, ``normalize`` (memory unsupported).
+        conditional_sigma: Gaussian log std computed from the features (SAC) instead of a free
+            parameter (PPO).
+
+    Masks are ``[n, sum(branches)]`` floats with 1 = allowed (see
+    :func:`~dojo.torch_layer.action_model.allowed_action_mask`), or ``None``.
+    """
+
+    def __init__(
+        self,
+        observation_specs: Sequence[ObservationSpec],
+        action_spec: ActionSpec,
+        network_settings: NetworkSettings,
+        conditional_sigma: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_network_settings(network_settings)
+        self.observation_specs = tuple(observation_specs)
+        self.action_spec = action_spec
+        self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
+        self.body = LinearBody(
+            self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
+        )
+        self.action_model = ActionModel(self.body.output_size, action_spec, conditional_sigma)
+
+    def hidden(self, obs_list: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Body features ``[n, body.output_size]`` of the observations."""
+        return self.body(self.encoder(obs_list))
+
+    def sample(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        masks: torch.Tensor | None = None,
+        deterministic: bool = False,
+    ) -> ActionSample:
+        """Sampled (or, if ``deterministic``, mean/argmax) actions with their joint
+        ``log_prob`` ``[n]`` and ``entropy`` ``[n]``; differentiable (use :meth:`act` for
+        rollouts)."""
+        return self.action_model.sample(self.hidden(obs_list), masks, deterministic)
+
+    @torch.inference_mode()
+    def act(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        masks: torch.Tensor | None = None,
+        deterministic: bool = False,
+    ) -> ActionSample:
+        """:meth:`sample` without autograd bookkeeping: the per-step rollout call. The results
+        are inference tensors (convert them to numpy; they cannot enter a backward pass)."""
+        return self.action_model.sample(self.hidden(obs_list), masks, deterministic)
+
+    def evaluate(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        masks: torch.Tensor | None,
+        continuous: torch.Tensor | None,
+        discrete: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Joint ``log_prob`` ``[n]`` of stored actions (raw continuous ``[n, c]``, discrete
+        ``[n, branches]``) under the current policy, and its ``entropy`` ``[n]``."""
+        return self.action_model.evaluate(self.hidden(obs_list), masks, continuous, discrete)
+
+    def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
+        """Add observations to the actor's normaliser (no-op without ``normalize``)."""
+        self.encoder.update_normalization(obs_list)

@@ -1,0 +1,228 @@
+"""Turns batched environment steps of one behavior into per-agent trajectories.
+
+Agents are mapped to *slots* of preallocated arrays ``[slot, step, ...]``; every environment
+step writes all agents of the batch with one fancy-indexed assignment per field, so no Python
+code runs per agent on the hot path. Python only touches an agent when its trajectory is cut
+(every ``time_horizon`` steps, or at the end of its episode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dojo.api import ActionOutput, Aggregation, Trajectory
+from dojo.envs.base import ActionTuple, BehaviorSpec, DecisionSteps, TerminalSteps
+from dojo.stats.reporter import StatsReporter
+
+
+@dataclass
+class EpisodeStats:
+    """Returns and lengths of the episodes finished since the last call of ``take``."""
+
+    returns: list[float]
+    lengths: list[int]
+
+
+class AgentProcessor:
+    """Collects the experiences of one behavior and cuts them into :class:`Trajectory` objects.
+
+    Call :meth:`record_outcome` with the steps the environment returned (rewards for the
+    previous actions, episode ends) and then :meth:`record_actions` with the actions chosen
+    for the decision steps. ``record_outcome`` returns the trajectories that became complete.
+
+    Args:
+        behavior_spec: the behavior's observation and action spec.
+        time_horizon: steps after which an unfinished trajectory is cut and bootstrapped.
+        stats: reporter for ``Environment/Cumulative Reward`` and ``Environment/Episode Length``.
+        initial_slots: slots allocated up front (grown by doubling when more agents appear).
+    """
+
+    def __init__(
+        self,
+        behavior_spec: BehaviorSpec,
+        time_horizon: int,
+        stats: StatsReporter,
+        initial_slots: int = 8,
+    ) -> None:
+        self.spec = behavior_spec
+        self.horizon = int(time_horizon)
+        self.stats = stats
+        self._slot_of: dict[int, int] = {}
+        self._cached_ids: np.ndarray | None = None
+        self._cached_slots: np.ndarray | None = None
+        self._capacity = 0
+        self._extras: dict[str, np.ndarray] = {}
+        self._allocate(max(1, initial_slots))
+
+    # ---------------------------------------------------------------- storage
+    def _allocate(self, capacity: int) -> None:
+        """(Re)allocate slot arrays for ``capacity`` agents, keeping existing contents."""
+        h = self.horizon
+        spec = self.spec
+        action_spec = spec.action_spec
+        mask_width = sum(action_spec.discrete_branches)
+        old = self._capacity
+
+        def grow(array: np.ndarray | None, shape: tuple[int, ...], dtype: object) -> np.ndarray:
+            new = np.zeros((capacity, *shape), dtype=dtype)
+            if array is not None and old:
+                new[:old] = array
+            return new
+
+        self.obs = [
+            grow(getattr(self, "obs", [None] * len(spec.observation_specs))[i], (h, *o.shape), np.float32)
+            for i, o in enumerate(spec.observation_specs)
+        ]
+        self.continuous = grow(getattr(self, "continuous", None), (h, action_spec.continuous_size), np.float32)
+        self.discrete = grow(getattr(self, "discrete", None), (h, action_spec.discrete_size), np.int64)
+        self.masks = grow(getattr(self, "masks", None), (h, mask_width), bool) if mask_width else None
+        self.has_mask = grow(getattr(self, "has_mask", None), (), bool)
+        self.rewards = grow(getattr(self, "rewards", None), (h,), np.float32)
+        self.length = grow(getattr(self, "length", None), (), np.int64)
+        self.pending = grow(getattr(self, "pending", None), (), bool)
+        self.episode_return = grow(getattr(self, "episode_return", None), (), np.float64)
+        self.episode_length = grow(getattr(self, "episode_length", None), (), np.int64)
+        self._extras = {
+            key: grow(array, array.shape[1:], array.dtype) for key, array in self._extras.items()
+        }
+        self._capacity = capacity
+
+    def _slots(self, agent_ids: np.ndarray) -> np.ndarray:
+        """Slot index of each agent id (new ids get free slots)."""
+        cached = self._cached_ids
+        if cached is not None and cached.shape == agent_ids.shape and np.array_equal(
+            cached, agent_ids
+        ):
+            return self._cached_slots  # type: ignore[return-value]
+        slots = np.empty(len(agent_ids), dtype=np.int64)
+        for i, agent_id in enumerate(agent_ids.tolist()):
+            slot = self._slot_of.get(agent_id)
+            if slot is None:
+                slot = len(self._slot_of)
+                if slot >= self._capacity:
+                    self._allocate(self._capacity * 2)
+                self._slot_of[agent_id] = slot
+            slots[i] = slot
+        self._cached_ids = agent_ids.copy()
+        self._cached_slots = slots
+        return slots
+
+    # ---------------------------------------------------------------- stepping
+    def record_outcome(
+        self, decision_steps: DecisionSteps, terminal_steps: TerminalSteps
+    ) -> list[Trajectory]:
+        """Attach rewards to the previous actions; return the trajectories that are complete."""
+        finished: list[Trajectory] = []
+        if len(terminal_steps):
+            finished.extend(self._end_episodes(terminal_steps))
+        if len(decision_steps):
+            slots = self._slots(decision_steps.agent_id)
+            pending = self.pending[slots]
+            if pending.all():
+                waiting, rewards, rows = slots, decision_steps.reward, None
+            else:
+                rows = np.flatnonzero(pending)
+                waiting, rewards = slots[rows], decision_steps.reward[rows]
+            if len(waiting):
+                self.rewards[waiting, self.length[waiting] - 1] = rewards
+                self.episode_return[waiting] += rewards
+                self.pending[waiting] = False
+                full = np.flatnonzero(self.length[waiting] >= self.horizon)
+                for k in full.tolist():
+                    row = k if rows is None else int(rows[k])
+                    next_obs = [o[row] for o in decision_steps.obs]
+                    finished.append(self._cut(int(waiting[k]), next_obs, False, False, int(decision_steps.agent_id[row])))
+        return finished
+
+    def record_actions(self, decision_steps: DecisionSteps, output: ActionOutput) -> None:
+        """Store the observations and the actions chosen for ``decision_steps``."""
+        if not len(decision_steps):
+            return
+        slots = self._slots(decision_steps.agent_id)
+        t = self.length[slots]
+        for store, obs in zip(self.obs, decision_steps.obs):
+            store[slots, t] = obs
+        actions = output.actions
+        if self.continuous.shape[-1]:
+            self.continuous[slots, t] = actions.continuous
+        if self.discrete.shape[-1]:
+            self.discrete[slots, t] = actions.discrete
+        if self.masks is not None:
+            if decision_steps.action_mask is not None:
+                self.masks[slots, t] = decision_steps.action_mask
+                self.has_mask[slots] = True
+            else:
+                self.masks[slots, t] = False
+        for key, values in output.extras.items():
+            store = self._extras.get(key)
+            if store is None:
+                store = np.zeros((self._capacity, self.horizon, *values.shape[1:]), values.dtype)
+                self._extras[key] = store
+            store[slots, t] = values
+        self.rewards[slots, t] = 0.0
+        self.length[slots] = t + 1
+        self.pending[slots] = True
+        self.episode_length[slots] += 1
+
+    def _end_episodes(self, terminal_steps: TerminalSteps) -> list[Trajectory]:
+        finished = []
+        slots = self._slots_uncached(terminal_steps.agent_id)
+        for row, slot in enumerate(slots.tolist()):
+            reward = float(terminal_steps.reward[row])
+            if self.pending[slot]:
+                self.rewards[slot, self.length[slot] - 1] = reward
+                self.pending[slot] = False
+            self.episode_return[slot] += reward
+            if self.length[slot] > 0:
+                next_obs = [o[row] for o in terminal_steps.obs]
+                interrupted = bool(terminal_steps.interrupted[row])
+                agent_id = int(terminal_steps.agent_id[row])
+                finished.append(self._cut(slot, next_obs, True, interrupted, agent_id))
+            self.stats.add_stat(
+                "Environment/Cumulative Reward",
+                float(self.episode_return[slot]),
+                Aggregation.HISTOGRAM,
+            )
+            self.stats.add_stat("Environment/Episode Length", float(self.episode_length[slot]))
+            self.episode_return[slot] = 0.0
+            self.episode_length[slot] = 0
+        return finished
+
+    def _slots_uncached(self, agent_ids: np.ndarray) -> np.ndarray:
+        """Slots of agents in terminal steps (does not disturb the decision-step cache)."""
+        cached = (self._cached_ids, self._cached_slots)
+        slots = self._slots(agent_ids)
+        self._cached_ids, self._cached_slots = cached
+        return slots
+
+    def _cut(
+        self, slot: int, next_obs: list[np.ndarray], done: bool, interrupted: bool, agent_id: int
+    ) -> Trajectory:
+        n = int(self.length[slot])
+        trajectory = Trajectory(
+            obs=[store[slot, :n].copy() for store in self.obs],
+            next_obs=[np.array(o, dtype=np.float32, copy=True) for o in next_obs],
+            actions=ActionTuple(self.continuous[slot, :n].copy(), self.discrete[slot, :n].copy()),
+            action_mask=(
+                self.masks[slot, :n].copy()
+                if self.masks is not None and self.has_mask[slot]
+                else None
+            ),
+            rewards=self.rewards[slot, :n].copy(),
+            extras={key: store[slot, :n].copy() for key, store in self._extras.items()},
+            done=done,
+            interrupted=interrupted,
+            agent_id=agent_id,
+        )
+        self.length[slot] = 0
+        self.has_mask[slot] = False
+        return trajectory
+
+    def drop_in_flight(self) -> None:
+        """Forget unfinished trajectories (e.g. after an environment worker restarted)."""
+        self.length[:] = 0
+        self.pending[:] = False
+        self.episode_return[:] = 0.0
+        self.episode_length[:] = 0

@@ -1,0 +1,306 @@
+"""One training run from resolved options to written artifacts (the ``mlagents-learn`` body).
+
+Order matters for the user: everything that can be checked without side effects (run folder
+state, environment creation, trainer construction) happens before the results folder is
+created, so a bad config, an unknown environment or a clashing run id leaves no trace.
+Artifacts (checkpoints, final models, status files) are written on every exit path once
+training has started: normal end, Ctrl+C / SIGTERM, or an environment failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import dojo
+from dojo.api import RunInfo, StatsWriter, Trainer, TrainerContext
+from dojo.artifacts.atomic import atomic_write_text
+from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
+from dojo.artifacts.training_status import TrainingStatus
+from dojo.config.settings import RunOptions, TrainerSettings, to_plain
+from dojo.envs.base import BehaviorSpec, Environment
+from dojo.envs.factory import build_environment
+from dojo.errors import ConfigError
+from dojo.plugin_host import PluginHost
+from dojo.stats.reporter import StatsReporter
+from dojo.training.agent_processor import AgentProcessor
+from dojo.training.checkpoints import CheckpointWriter
+from dojo.training.results import check_run_directory, initialize_path
+from dojo.training.trainer_controller import BehaviorRuntime, TrainerController, checkpoint_interval
+
+logger = logging.getLogger("dojo")
+
+
+@dataclass
+class RunRequest:
+    """What ``mlagents-learn`` resolved from the command line and the YAML file."""
+
+    options: RunOptions
+    config_given: bool
+    default_settings_for: Callable[[str], TrainerSettings]
+    dump_options: Callable[[RunOptions], dict[str, Any]]
+    command_line: list[str]
+    cli_options: dict[str, Any]
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; a second Ctrl+C raises KeyboardInterrupt to force the exit."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        logger.info("Received %s: saving and stopping.", signal.Signals(signum).name)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def resolve_seed(seed: int) -> int:
+    """ML-Agents: -1 means a random seed in [0, 10000)."""
+    return random.randint(0, 9999) if seed < 0 else seed
+
+
+def configure_torch(options: RunOptions) -> str:
+    """Apply ``torch_settings``; returns the device string."""
+    import torch
+
+    threads = options.torch_settings.num_threads
+    # Small policies are fastest on one thread: more threads cost more in synchronisation than
+    # they gain on 64-unit matrices, and the environment needs the other core.
+    torch.set_num_threads(int(threads) if threads else 1)
+    device = options.torch_settings.device
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def behavior_settings(request: RunRequest, name: str) -> TrainerSettings:
+    """Settings of a behavior the environment announced."""
+    settings = request.options.settings_for(name)
+    if settings is not None:
+        return settings
+    if request.config_given:
+        raise ConfigError(
+            f"the environment has a behavior {name!r} but the configuration file has no "
+            f"'behaviors: {name}:' section and no 'default_settings'. Configured behaviors: "
+            + (", ".join(sorted(request.options.behaviors)) or "none")
+        )
+    logger.warning("Behavior %r has no configuration: using the default settings.", name)
+    return request.default_settings_for(name)
+
+
+def build_trainer(
+    host: PluginHost,
+    name: str,
+    spec: BehaviorSpec,
+    settings: TrainerSettings,
+    context: TrainerContext,
+) -> Trainer:
+    """Construct the behavior's reward signals and trainer through their plugins."""
+    signals = {}
+    for signal_name, signal_settings in settings.reward_signals.items():
+        entry = host.lookup("reward_signals", signal_name, where=f"behaviors.{name}.reward_signals")
+        signals[signal_name] = entry.load_factory()(
+            name=signal_name, settings=signal_settings, behavior_spec=spec, device=context.device
+        )
+    entry = host.lookup("trainers", settings.trainer_type, where=f"behaviors.{name}.trainer_type")
+    return entry.load_factory()(
+        behavior_name=name,
+        behavior_spec=spec,
+        settings=settings,
+        reward_signals=signals,
+        context=context,
+    )
+
+
+class Run:
+    """A training run: build everything, loop, and write artifacts on every exit path."""
+
+    def __init__(self, request: RunRequest, host: PluginHost) -> None:
+        self.request = request
+        self.host = host
+        options = request.options
+        self.training = not options.checkpoint_settings.inference
+        self.seed = resolve_seed(options.env_settings.seed)
+        self.options = replace(options, env_settings=replace(options.env_settings, seed=self.seed))
+        self.run_dir = check_run_directory(options.checkpoint_settings)
+        self.status = TrainingStatus()
+        self.writers: list[StatsWriter] = []
+        self.behaviors: dict[str, BehaviorRuntime] = {}
+        self.env: Environment | None = None
+        self.info: RunInfo | None = None
+
+    def execute(self) -> str:
+        """Run to the end; returns ``"completed"``, ``"interrupted"``; raises on failure."""
+        reset_timers()
+        stop = StopFlag()
+        with stop.installed():
+            with hierarchical_timer("run_training.setup"):
+                device = configure_torch(self.options)
+                self.env = build_environment(self.options.env_settings, self.seed, self.host)
+                try:
+                    self.env.reset()
+                    specs = dict(self.env.behavior_specs)
+                    settings = {name: behavior_settings(self.request, name) for name in specs}
+                    # Trainers first: they can still refuse the config, and nothing is on disk yet.
+                    self._create_behaviors(specs, settings, device)
+                    self._create_run_folder()
+                except BaseException:
+                    self.env.close()
+                    raise
+            assert self.info is not None
+            self.host.hook.dojo_run_started(run=self.info)
+            reason = "failed"
+            controller = TrainerController(
+                self.env, self.behaviors, self._periodic_checkpoint, stop, self.training
+            )
+            try:
+                reason = controller.run()
+            finally:
+                self._finish(controller, reason)
+        return reason
+
+    # ------------------------------------------------------------------ setup
+    def _create_run_folder(self) -> None:
+        checkpoint = self.options.checkpoint_settings
+        (self.run_dir / "run_logs").mkdir(parents=True, exist_ok=True)
+        status_path = self.run_dir / "run_logs" / "training_status.json"
+        if checkpoint.resume:
+            self.status = TrainingStatus.load(status_path)
+        behaviors = tuple(sorted(self.behaviors))
+        self.info = RunInfo(
+            checkpoint.run_id, self.run_dir, self.options, behaviors, self.request.cli_options
+        )
+        for entry in self.host.registry("stats_writers").entries():
+            if entry.extras.get("enabled_by_default", True):
+                self.writers.append(entry.load_factory()(run=self.info))
+        for runtime in self.behaviors.values():
+            runtime.stats.add_property("hyperparameters", to_plain(runtime.trainer.settings))
+
+    def _create_behaviors(
+        self, specs: dict[str, BehaviorSpec], settings: dict[str, TrainerSettings], device: str
+    ) -> None:
+        checkpoint = self.options.checkpoint_settings
+        for name, spec in specs.items():
+            behavior = settings[name]
+            stats = StatsReporter(name, self.writers)
+            context = TrainerContext(self.run_dir / name, self.seed, device, self.training, stats)
+            trainer = build_trainer(self.host, name, spec, behavior, context)
+            if checkpoint.resume:
+                trainer.load_checkpoint(self.run_dir / name / "checkpoint.pt")
+                logger.info("Resuming %s from step %d.", name, trainer.step)
+            elif checkpoint.initialize_from is not None or behavior.init_path is not None:
+                path = initialize_path(checkpoint, name, behavior.init_path)
+                trainer.load_checkpoint(path, reset_step=True)
+                logger.info("Initialized %s from %s.", name, path)
+            step = trainer.step
+            summary = behavior.summary_freq
+            interval = checkpoint_interval(behavior)
+            self.behaviors[name] = BehaviorRuntime(
+                name=name,
+                trainer=trainer,
+                processor=AgentProcessor(spec, behavior.time_horizon, stats),
+                stats=stats,
+                next_summary=(step // summary + 1) * summary,
+                next_checkpoint=(step // interval + 1) * interval,
+                collected=step,
+            )
+
+    # ------------------------------------------------------------------ artifacts
+    def _mean_reward(self, runtime: BehaviorRuntime) -> float | None:
+        values = runtime.stats.peek("Environment/Cumulative Reward")
+        return sum(values) / len(values) if values else None
+
+    def _periodic_checkpoint(self, name: str) -> None:
+        runtime = self.behaviors[name]
+        with hierarchical_timer("save_model"):
+            info = CheckpointWriter(self.run_dir, self.status).save(
+                runtime.trainer, self._mean_reward(runtime)
+            )
+        self._save_status()
+        assert self.info is not None
+        self.host.hook.dojo_checkpoint_saved(run=self.info, checkpoint=info)
+
+    def _save_status(self) -> None:
+        self.status.save(self.run_dir / "run_logs" / "training_status.json")
+
+    def _finish(self, controller: TrainerController, reason: str) -> None:
+        """Save final models and status files, whatever ended the loop."""
+        try:
+            controller.sync()
+        except Exception as err:  # an update thread failed: still save what we have
+            logger.error("%s", err)
+        controller.close()
+        try:
+            if self.training:
+                writer = CheckpointWriter(self.run_dir, self.status)
+                for runtime in self.behaviors.values():
+                    info = writer.save(runtime.trainer, self._mean_reward(runtime), final=True)
+                    assert self.info is not None
+                    self.host.hook.dojo_checkpoint_saved(run=self.info, checkpoint=info)
+            self._save_status()
+        finally:
+            for runtime in self.behaviors.values():
+                runtime.trainer.close()
+            for writer_ in self.writers:
+                writer_.close()
+            if self.env is not None:
+                self.env.close()
+            self._write_run_logs()
+            assert self.info is not None
+            self.host.hook.dojo_run_finished(run=self.info, reason=reason)
+
+    def _write_run_logs(self) -> None:
+        options = self.request.dump_options(self.options)
+        atomic_write_text(
+            self.run_dir / "configuration.yaml", yaml.safe_dump(options, sort_keys=False)
+        )
+        import numpy
+        import torch
+
+        write_timers(
+            self.run_dir / "run_logs" / "timers.json",
+            {
+                "python_version": sys.version.split()[0],
+                "command_line_arguments": " ".join(self.request.command_line),
+                "mlagents_version": dojo.__version__,
+                "mlagents_envs_version": dojo.__version__,
+                "communication_protocol_version": "1.5.0",
+                "pytorch_version": torch.__version__,
+                "numpy_version": numpy.__version__,
+            },
+        )
+
+
+def run_training(request: RunRequest, host: PluginHost) -> str:
+    """Train as ``request`` says; returns how the run ended."""
+    return Run(request, host).execute()
+
+
+__all__ = ["Path", "Run", "RunRequest", "run_training"]
