@@ -10,6 +10,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
+
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
 from dojo.envs.gymnasium_env import (
@@ -19,7 +21,6 @@ from dojo.envs.gymnasium_env import (
     parse_env_args,
 )
 from dojo.errors import EnvError
-from gymnasium import spaces
 
 
 def make(target: str, num_envs: int = 2, seed: int = 0, env_args: list[str] | None = None):
@@ -402,7 +403,7 @@ def test_step_before_reset_and_unknown_behavior_are_errors():
     with pytest.raises(EnvError, match="reset"):
         env.step()
     env.reset()
-    with pytest.raises(EnvError, match="unknown behavior 'Cartpole'.*'CartPole'"):
+    with pytest.raises(EnvError, match=r"unknown behavior 'Cartpole'.*'CartPole'"):
         env.get_steps("Cartpole")
     env.close()
 
