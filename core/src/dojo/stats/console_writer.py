@@ -80,7 +80,7 @@ class ConsoleWriter(StatsWriter):
         logger.info(". ".join(parts) + ".")
 
     def add_property(self, category: str, key: str, value: Any) -> None:
-        """Log ``Hyperparameters for behavior name <B>:`` and the dump, for ``"hyperparameters"``."""
+        """For ``"hyperparameters"``, log ``Hyperparameters for behavior name <B>:`` + dump."""
         if key == "hyperparameters":
             logger.info(
                 "Hyperparameters for behavior name %s: \n%s",

@@ -14,7 +14,7 @@ from dojo.artifacts.timers import TimerStack, get_timer_stack
 
 
 def gauge_name(text: str) -> str:
-    """``"3DBall.Environment/Cumulative Reward.mean"`` -> ``"3DBall.Environment.CumulativeReward.mean"``."""
+    """Slashes to dots, spaces removed: ``"3DBall.Environment.CumulativeReward.mean"``."""
     return text.replace("/", ".").replace(" ", "")
 
 

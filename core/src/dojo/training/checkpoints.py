@@ -48,7 +48,9 @@ class CheckpointWriter:
         if final:
             final_path = self.run_dir / f"{name}.onnx"
             atomic_write_bytes(final_path, onnx_path.read_bytes())
-            final_info = CheckpointInfo(name, step, final_path, final_path, reward, info.creation_time, True)
+            final_info = CheckpointInfo(
+                name, step, pt_path, final_path, reward, info.creation_time, True
+            )
             self.status.set_final_checkpoint(name, final_info)
             logger.info("Copied %s to %s.", onnx_path, final_path)
             return final_info

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import random
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -281,20 +280,9 @@ class Run:
         atomic_write_text(
             self.run_dir / "configuration.yaml", yaml.safe_dump(options, sort_keys=False)
         )
-        import numpy
-        import torch
-
         write_timers(
             self.run_dir / "run_logs" / "timers.json",
-            {
-                "python_version": sys.version.split()[0],
-                "command_line_arguments": " ".join(self.request.command_line),
-                "mlagents_version": dojo.__version__,
-                "mlagents_envs_version": dojo.__version__,
-                "communication_protocol_version": "1.5.0",
-                "pytorch_version": torch.__version__,
-                "numpy_version": numpy.__version__,
-            },
+            {"command_line_arguments": " ".join(self.request.command_line)},
         )
 
 
