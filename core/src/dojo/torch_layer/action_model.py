@@ -36,11 +36,12 @@ from dojo.envs.base import ActionSpec
 # environment (and in the exported model), so env actions lie in [-1, 1].
 ACTION_CLIP = 3.0
 MASKED_LOGIT = -1e8
-# Branches shorter than the longest are padded with this logit: below MASKED_LOGIT so that even a
-# fully masked branch never picks a padding slot.
+# Added to the padding slots of branches shorter than the longest: far below MASKED_LOGIT, so
+# even a fully masked branch never picks a padding slot.
 PADDING_LOGIT = -1e9
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_SMALLEST_UNIFORM = float(torch.finfo(torch.float32).tiny)
 
 
 class ActionSample(NamedTuple):
@@ -65,7 +66,9 @@ class ActionDistribution(NamedTuple):
 
     Attributes:
         mean: ``[n, continuous_size]`` Gaussian mean, or ``None``.
-        log_std: ``[n, continuous_size]`` Gaussian log standard deviation, or ``None``.
+        log_std: Gaussian log standard deviation, ``[n, continuous_size]`` with
+            ``conditional_sigma``, else the shared ``[continuous_size]`` parameter (it
+            broadcasts), or ``None``.
         discrete_log_probs: ``[n, n_branches, max_branch_size]`` log-probabilities of every
             action of every branch, masked actions and padding at ~-1e8 (probability 0), or
             ``None``.
@@ -104,10 +107,20 @@ def _kaiming_linear(in_size: int, out_size: int, gain: float) -> nn.Linear:
 
 def sample_discrete(discrete_log_probs: torch.Tensor) -> torch.Tensor:
     """One sampled index per branch, ``[n, n_branches]`` int64, from ``[n, branches, size]``
-    log-probabilities (exported to ONNX as ``Multinomial``)."""
-    n_branches, size = discrete_log_probs.shape[-2:]
-    probs = discrete_log_probs.exp().reshape(-1, size)
-    return torch.multinomial(probs, 1).reshape(-1, n_branches)
+    log-probabilities.
+
+    Uses the Gumbel-max trick, ``argmax(log p - log(-log u))`` with ``u ~ U[0, 1)``: exact
+    categorical samples in a few elementwise ops, several times cheaper than
+    ``torch.multinomial`` at rollout batch sizes, and exportable to ONNX (RandomUniformLike,
+    Log, ArgMax). Masked actions (log p ~ -1e8) can never win: with ``u`` kept away from 0 the
+    Gumbel noise lies in [-4.5, 16.7].
+    """
+    # u = 0 would give an allowed action -inf and let a masked one win (odds 2**-24 per draw,
+    # which a long run reaches).
+    uniform = torch.rand_like(discrete_log_probs).clamp_(min=_SMALLEST_UNIFORM)
+    # log p + Gumbel noise, with the noise -log(-log u) folded into one subtraction. Axis 2, not
+    # -1: negative axes are only valid in ONNX from opset 11.
+    return torch.argmax(discrete_log_probs - torch.log(-torch.log(uniform)), dim=2)
 
 
 class ActionModel(nn.Module):
@@ -149,18 +162,23 @@ class ActionModel(nn.Module):
             # One fused layer for every branch: same initial distribution as one layer per
             # branch (fan-in is the hidden size either way), one matmul instead of several.
             self.logits_layer = _kaiming_linear(hidden_size, sum(self.branches), gain=0.1)
-            self.register_buffer("_padded_index", self._padding_index(), persistent=False)
+            index, bias = self._padding_layout()
+            self.register_buffer("_padded_index", index, persistent=False)
+            self.register_buffer("_padding_bias", bias, persistent=False)
 
-    def _padding_index(self) -> torch.Tensor:
-        """For each slot of the padded ``[branches, max_branch]`` layout, the column of the
-        flat logits it reads; padding slots read the extra column ``sum(branches)``."""
-        pad_column = sum(self.branches)
-        index = []
+    def _padding_layout(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gather index and additive bias that turn flat logits ``[n, sum(branches)]`` into the
+        padded ``[n, branches * max_branch]`` layout: a padding slot reads its branch's first
+        logit and adds PADDING_LOGIT, which leaves it far below any real or masked logit."""
+        index: list[int] = []
+        bias: list[float] = []
         start = 0
         for size in self.branches:
-            index += list(range(start, start + size)) + [pad_column] * (self.max_branch - size)
+            padding = self.max_branch - size
+            index += list(range(start, start + size)) + [start] * padding
+            bias += [0.0] * size + [PADDING_LOGIT] * padding
             start += size
-        return torch.tensor(index, dtype=torch.long)
+        return torch.tensor(index, dtype=torch.long), torch.tensor(bias)
 
     # --- distribution --------------------------------------------------------------------------
 
@@ -170,22 +188,24 @@ class ActionModel(nn.Module):
         """Distribution parameters for features ``[n, hidden_size]`` and optional ``masks``
         ``[n, sum(branches)]`` (1 = allowed)."""
         mean = log_std = discrete_log_probs = None
+        # F.linear on the parameters skips nn.Module.__call__: this runs once per env step.
         if self.mean_layer is not None:
-            mean = self.mean_layer(hidden)
+            mean = F.linear(hidden, self.mean_layer.weight, self.mean_layer.bias)
             if self.log_std_layer is not None:
-                log_std = torch.clamp(self.log_std_layer(hidden), LOG_STD_MIN, LOG_STD_MAX)
+                log_std = F.linear(hidden, self.log_std_layer.weight, self.log_std_layer.bias)
+                log_std = torch.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX)
             else:
-                log_std = self.log_std.expand_as(mean)
+                log_std = self.log_std
         if self.logits_layer is not None:
-            logits = self.logits_layer(hidden)
+            logits = F.linear(hidden, self.logits_layer.weight, self.logits_layer.bias)
             if masks is not None:
-                # ML-Agents' arithmetic form (not masked_fill/where): plain Mul/Add in ONNX.
-                logits = logits * masks + MASKED_LOGIT * (1.0 - masks)
+                # Same value as ML-Agents' ``logits * mask - 1e8 * (1 - mask)``, in two ops
+                # (Less + Where in ONNX).
+                logits = logits.masked_fill(masks < 0.5, MASKED_LOGIT)
             if self._needs_padding:
-                logits = F.pad(logits, (0, 1), value=PADDING_LOGIT)
-                logits = torch.index_select(logits, 1, self._padded_index)
+                logits = torch.index_select(logits, 1, self._padded_index) + self._padding_bias
             logits = logits.reshape(-1, len(self.branches), self.max_branch)
-            discrete_log_probs = torch.log_softmax(logits, dim=-1)
+            discrete_log_probs = torch.log_softmax(logits, dim=2)
         return ActionDistribution(mean, log_std, discrete_log_probs)
 
     # --- sampling and evaluation ---------------------------------------------------------------
@@ -210,11 +230,11 @@ class ActionModel(nn.Module):
                 noise = torch.zeros_like(dist.mean)
             else:
                 noise = torch.randn_like(dist.mean)
-                continuous = dist.mean + noise * dist.log_std.exp()
+                continuous = torch.addcmul(dist.mean, noise, dist.log_std.exp())
             log_prob, entropy = _gaussian_stats(noise, dist.log_std)
         if dist.discrete_log_probs is not None:
             logp = dist.discrete_log_probs
-            discrete = logp.argmax(dim=-1) if deterministic else sample_discrete(logp)
+            discrete = logp.argmax(dim=2) if deterministic else sample_discrete(logp)
             d_log_prob, d_entropy = _categorical_stats(logp, discrete)
             log_prob = d_log_prob if log_prob is None else log_prob + d_log_prob
             entropy = d_entropy if entropy is None else entropy + d_entropy
@@ -249,10 +269,13 @@ def _gaussian_stats(
     noise: torch.Tensor, log_std: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-probability and entropy ``[n]`` of a diagonal Gaussian, from the standardised sample
-    ``noise = (x - mean) / std`` (``[n, c]``) and ``log_std`` (``[n, c]``)."""
+    ``noise = (x - mean) / std`` (``[n, c]``) and ``log_std`` (``[n, c]`` or ``[c]``)."""
     size = noise.shape[-1]
-    log_prob = (-0.5 * noise.square() - log_std).sum(dim=-1) - size * _HALF_LOG_2PI
-    entropy = log_std.sum(dim=-1) + size * (0.5 + _HALF_LOG_2PI)
+    # log N(x) = -|noise|^2 / 2 - sum(log_std) - c/2 log(2 pi)
+    # H = sum(log_std) + c/2 (1 + log(2 pi))
+    log_normalizer = log_std.sum(dim=-1) + size * _HALF_LOG_2PI
+    log_prob = -0.5 * noise.square().sum(dim=-1) - log_normalizer
+    entropy = (log_normalizer + 0.5 * size).expand(noise.shape[0])
     return log_prob, entropy
 
 
@@ -262,6 +285,6 @@ def _categorical_stats(
     """Joint log-probability of ``actions`` ``[n, branches]`` and joint entropy, both ``[n]``,
     from per-branch log-probabilities ``[n, branches, size]``."""
     log_prob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(dim=-1)
-    # Masked and padding actions have probability exactly 0, so they add 0 * (-1e8) = 0.
-    entropy = -(log_probs.exp() * log_probs).sum(dim=(-2, -1))
+    # entr(p) = -p log p, and entr(0) = 0: masked and padding actions add nothing.
+    entropy = torch.special.entr(log_probs.exp()).sum(dim=(-2, -1))
     return log_prob, entropy

@@ -32,8 +32,9 @@ def _check_supported(observation_specs: Sequence[ObservationSpec]) -> None:
             )
         if rank != 1:
             raise ConfigError(
-                f"{label} has shape {tuple(spec.shape)} (rank {rank}): only vector (rank-1) "
-                "observations are supported yet by dojo's torch layer"
+                f"{label} has shape {tuple(spec.shape)} (rank {rank}): observations of rank "
+                f"{rank} are not supported yet by dojo's torch layer; only vector (rank-1) "
+                "observations can be trained for now"
             )
 
 
@@ -60,7 +61,8 @@ class ObservationEncoder(nn.Module):
         # The common single-observation case skips torch.cat (one allocation fewer per step).
         if len(obs_list) == 1:
             return obs_list[0]
-        return torch.cat(list(obs_list), dim=-1)
+        # dim=1, not -1: negative axes are only valid in ONNX from opset 11.
+        return torch.cat(list(obs_list), dim=1)
 
     def forward(self, obs_list: Sequence[torch.Tensor]) -> torch.Tensor:
         """Features ``[n, output_size]`` of the observations (each ``[n, size_i]`` float32)."""

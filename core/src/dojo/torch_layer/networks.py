@@ -13,6 +13,7 @@ per-step cost is one forward pass for all agents of a behavior.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -22,7 +23,7 @@ from torch.nn import functional as F
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
 from dojo.errors import ConfigError
-from dojo.torch_layer.action_model import ActionModel, ActionSample
+from dojo.torch_layer.action_model import ActionModel, ActionSample, continuous_env_action
 from dojo.torch_layer.encoders import ObservationEncoder
 
 
@@ -47,7 +48,7 @@ class LinearBody(nn.Module):
         gain = (0.125 / hidden_units) ** 0.5
         sizes = [input_size] + [hidden_units] * num_layers
         self.layers = nn.ModuleList()
-        for in_size, out_size in zip(sizes[:-1], sizes[1:]):
+        for in_size, out_size in itertools.pairwise(sizes):
             layer = nn.Linear(in_size, out_size)
             nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
             with torch.no_grad():
@@ -200,3 +201,9 @@ class Actor(nn.Module):
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to the actor's normaliser (no-op without ``normalize``)."""
         self.encoder.update_normalization(obs_list)
+
+    @staticmethod
+    def env_actions(continuous: torch.Tensor) -> torch.Tensor:
+        """Environment-facing continuous actions ``[n, c]`` in [-1, 1] from raw samples:
+        ``clip(raw, -3, 3) / 3``, as the exported model's ``continuous_actions``."""
+        return continuous_env_action(continuous)

@@ -15,6 +15,11 @@ from torch import nn
 NORMALIZED_CLIP = 5.0
 
 
+def _refresh_after_load(module: RunningNormalizer, incompatible_keys: object) -> None:
+    del incompatible_keys
+    module._refresh_inv_std()
+
+
 class RunningNormalizer(nn.Module):
     """Normalises ``[n, size]`` inputs to ``(x - mean) / sqrt(var + eps)``, clipped to +-5.
 
@@ -37,6 +42,15 @@ class RunningNormalizer(nn.Module):
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("mean", torch.zeros(size))
         self.register_buffer("var", torch.ones(size))
+        # 1 / sqrt(var + eps), derived from ``var``: cached because forward runs once per
+        # environment step; refreshed after every update and every load_state_dict.
+        self.register_buffer("inv_std", torch.ones(size), persistent=False)
+        self._refresh_inv_std()
+        self.register_load_state_dict_post_hook(_refresh_after_load)
+
+    @torch.no_grad()
+    def _refresh_inv_std(self) -> None:
+        self.inv_std.copy_(torch.rsqrt(self.var + self.eps))
 
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
@@ -61,7 +75,9 @@ class RunningNormalizer(nn.Module):
         self.mean.copy_(new_mean)
         self.var.copy_(m2 / total)
         self.count.copy_(total)
+        self._refresh_inv_std()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised ``x``: same shape, each feature in standard deviations, within +-5."""
-        return torch.clamp((x - self.mean) * torch.rsqrt(self.var + self.eps), -NORMALIZED_CLIP, NORMALIZED_CLIP)
+        normalized = (x - self.mean) * self.inv_std
+        return torch.clamp(normalized, -NORMALIZED_CLIP, NORMALIZED_CLIP)

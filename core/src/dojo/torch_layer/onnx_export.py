@@ -1,0 +1,190 @@
+"""ONNX export of an :class:`~dojo.torch_layer.networks.Actor` with ML-Agents 1.x tensor names,
+so a model trained by dojo runs in Unity (Sentis / Barracuda) unchanged.
+
+Graph interface (ML-Agents ``model_serialization.py``, model API version 3):
+
+- inputs ``obs_0`` ... ``obs_{N-1}`` ``[batch, *shape]`` float32, and ``action_masks``
+  ``[batch, sum(branches)]`` float32 (1 = allowed) when there are discrete branches;
+- outputs ``version_number`` (= [3]), ``memory_size`` (= [0]), then, if there are continuous
+  actions, ``continuous_actions`` (sampled, ``clip(-3, 3) / 3``),
+  ``continuous_action_output_shape`` (= [continuous_size]), ``deterministic_continuous_actions``,
+  and, if there are branches, ``discrete_actions`` (sampled indices ``[batch, branches]``),
+  ``discrete_action_output_shape`` (= [[branch sizes]]), ``deterministic_discrete_actions``.
+
+The constant outputs are float32 with ML-Agents' exact shapes. The observation normaliser is part
+of the actor, so its statistics are baked into the graph.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from dojo.envs.base import BehaviorSpec
+from dojo.errors import ConfigError
+from dojo.torch_layer.action_model import continuous_env_action, sample_discrete
+from dojo.torch_layer.networks import Actor
+
+if TYPE_CHECKING:
+    import onnx
+
+# ModelApiVersion.MLAgents2_0: the version Unity's ML-Agents 2.x+/Sentis loader expects.
+MODEL_API_VERSION = 3
+# The lowest opset with every op the actor uses; ML-Agents exports opset 9 too, and Unity Sentis
+# imports opsets 7 to 15.
+ONNX_OPSET = 9
+
+
+class _ExportedActor(nn.Module):
+    """The actor wrapped with ML-Agents' output tuple (only used while exporting)."""
+
+    def __init__(self, actor: Actor, behavior_spec: BehaviorSpec) -> None:
+        super().__init__()
+        self.actor = actor
+        self.n_obs = len(behavior_spec.observation_specs)
+        action_spec = behavior_spec.action_spec
+        self.has_continuous = action_spec.continuous_size > 0
+        self.has_discrete = action_spec.discrete_size > 0
+        # Buffers rather than Python constants: they become graph initializers returned as
+        # outputs, exactly like ML-Agents' non-trainable parameters.
+        self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
+        self.register_buffer("memory_size", torch.tensor([0.0]))
+        self.register_buffer("continuous_shape", torch.tensor([float(action_spec.continuous_size)]))
+        # ML-Agents stores the branch sizes as a [1, branches] tensor.
+        self.register_buffer(
+            "discrete_shape", torch.tensor([[float(b) for b in action_spec.discrete_branches]])
+        )
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        obs_list = list(inputs[: self.n_obs])
+        masks = inputs[self.n_obs] if self.has_discrete else None
+        dist = self.actor.action_model.distribution(self.actor.hidden(obs_list), masks)
+        outputs = [self.version_number, self.memory_size]
+        if self.has_continuous:
+            sampled = dist.mean + torch.randn_like(dist.mean) * torch.exp(dist.log_std)
+            outputs += [
+                continuous_env_action(sampled),
+                self.continuous_shape,
+                continuous_env_action(dist.mean),
+            ]
+        if self.has_discrete:
+            outputs += [
+                sample_discrete(dist.discrete_log_probs),
+                self.discrete_shape,
+                torch.argmax(dist.discrete_log_probs, dim=2),
+            ]
+        return tuple(outputs)
+
+
+def onnx_names(behavior_spec: BehaviorSpec) -> tuple[list[str], list[str]]:
+    """The ML-Agents input and output names of a model for ``behavior_spec``, in graph order."""
+    inputs = [f"obs_{i}" for i in range(len(behavior_spec.observation_specs))]
+    outputs = ["version_number", "memory_size"]
+    if behavior_spec.action_spec.continuous_size > 0:
+        outputs += [
+            "continuous_actions",
+            "continuous_action_output_shape",
+            "deterministic_continuous_actions",
+        ]
+    if behavior_spec.action_spec.discrete_size > 0:
+        inputs.append("action_masks")
+        outputs += [
+            "discrete_actions",
+            "discrete_action_output_shape",
+            "deterministic_discrete_actions",
+        ]
+    return inputs, outputs
+
+
+def _check_matches(actor: Actor, behavior_spec: BehaviorSpec) -> None:
+    shapes = [tuple(spec.shape) for spec in behavior_spec.observation_specs]
+    actor_shapes = [tuple(spec.shape) for spec in actor.observation_specs]
+    if shapes != actor_shapes or behavior_spec.action_spec != actor.action_spec:
+        raise ValueError(
+            f"the actor was built for observations {actor_shapes} and {actor.action_spec}, "
+            f"not for observations {shapes} and {behavior_spec.action_spec}"
+        )
+
+
+def _set_branch_axis(model: onnx.ModelProto, n_branches: int) -> None:
+    """Declare the discrete outputs' second axis as the fixed branch count (the exporter's
+    shape inference leaves it symbolic)."""
+    for output in model.graph.output:
+        if output.name in ("discrete_actions", "deterministic_discrete_actions"):
+            output.type.tensor_type.shape.dim[1].dim_value = n_branches
+
+
+def export_actor(
+    actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathLike[str], memory_size: int = 0
+) -> Path:
+    """Write ``actor`` as an ML-Agents-compatible ONNX model to ``path`` and return the path.
+
+    The file is written to a temporary file in the same folder, checked with
+    ``onnx.checker``, then renamed over ``path``: a reader never sees a partial model.
+
+    Args:
+        actor: the policy to export (its current weights and normaliser statistics).
+        behavior_spec: the behavior it was built for (names the inputs and outputs).
+        path: destination ``.onnx`` file; its folder is created if missing.
+        memory_size: recurrent memory size; only 0 is supported (no LSTM yet).
+
+    Raises:
+        ConfigError: ``memory_size`` is not 0.
+    """
+    import onnx  # heavy import, only needed here
+
+    if memory_size != 0:
+        raise ConfigError(
+            f"cannot export a recurrent policy (memory_size={memory_size}): LSTM memory is not "
+            "supported yet by dojo's torch layer"
+        )
+    _check_matches(actor, behavior_spec)
+    input_names, output_names = onnx_names(behavior_spec)
+    batch_outputs = [name for name in output_names if name.endswith("_actions")]
+    dynamic_axes = {name: {0: "batch"} for name in input_names + batch_outputs}
+
+    # Batch 2 rather than 1 so that tracing cannot mistake the batch axis for a broadcast one.
+    dummy: list[torch.Tensor] = [
+        torch.zeros((2, *spec.shape)) for spec in behavior_spec.observation_specs
+    ]
+    if behavior_spec.action_spec.discrete_size > 0:
+        dummy.append(torch.ones(2, sum(behavior_spec.action_spec.discrete_branches)))
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique name in the destination folder (so os.replace is an atomic rename); the exporter
+    # creates the file with the usual permissions.
+    tmp_name = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        wrapper = _ExportedActor(actor, behavior_spec)
+        with warnings.catch_warnings(), torch.no_grad():
+            # The TorchScript-based exporter is deprecated in favour of dynamo=True, which emits
+            # opset 18+ graphs (newer than Unity Sentis imports): its deprecation notices are
+            # expected. Other warnings still show.
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            torch.onnx.export(
+                wrapper,
+                tuple(dummy),
+                tmp_name,
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
+        model = onnx.load(tmp_name)
+        _set_branch_axis(model, behavior_spec.action_spec.discrete_size)
+        onnx.checker.check_model(model, full_check=True)
+        onnx.save(model, tmp_name)
+        os.replace(tmp_name, path)
+    except BaseException:
+        # Never leave a half-written temporary file behind; the error itself propagates.
+        tmp_name.unlink(missing_ok=True)
+        raise
+    return path
