@@ -136,7 +136,16 @@ def worker_main(framework: str, seed: int, steps: int) -> None:
 
 
 def measure(framework: str, seed: int, steps: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", framework, "--seeds", str(seed), "--steps", str(steps)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        framework,
+        "--seeds",
+        str(seed),
+        "--steps",
+        str(steps),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     if framework == "sb3":
@@ -147,7 +156,9 @@ def measure(framework: str, seed: int, steps: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--worker", choices=["dojo", "sb3"], help=argparse.SUPPRESS)
@@ -179,7 +190,10 @@ def main() -> None:
     sb3_speed, sb3_median, sb3_reached = summary("sb3")
     print()
     print(f"PPO CartPole-v1, {args.steps} steps, seeds {args.seeds} (median over seeds)")
-    print(f"| framework | env steps/s | steps to {THRESHOLD:g} (per seed) | median steps to {THRESHOLD:g} |")
+    print(
+        f"| framework | env steps/s | steps to {THRESHOLD:g} (per seed) "
+        f"| median steps to {THRESHOLD:g} |"
+    )
     print("|---|---:|---|---:|")
     print(f"| dojo | {dojo_speed:,.0f} | {dojo_reached} | {dojo_median} |")
     print(f"| Stable-Baselines3 | {sb3_speed:,.0f} | {sb3_reached} | {sb3_median} |")

@@ -14,7 +14,10 @@ _URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_.+-]+):(?P<target>.+)$")
 
 
 def split_env_uri(env_path: str) -> tuple[str | None, str]:
-    """``"gymnasium:CartPole-v1"`` -> ``("gymnasium", "CartPole-v1")``; a path -> ``(None, path)``."""
+    """Split ``"gymnasium:CartPole-v1"`` into ``("gymnasium", "CartPole-v1")``.
+
+    A plain path gives ``(None, path)``.
+    """
     match = _URI.match(env_path)
     if match is None:
         return None, env_path
@@ -50,4 +53,6 @@ def build_environment(settings: EnvSettings, seed: int, host: PluginHost) -> Env
     except DojoError:
         raise
     except Exception as err:
-        raise EnvError(f"--env {settings.env_path!r}: could not create the environment: {err}") from err
+        raise EnvError(
+            f"--env {settings.env_path!r}: could not create the environment: {err}"
+        ) from err

@@ -72,12 +72,22 @@ class AgentProcessor:
             return new
 
         self.obs = [
-            grow(getattr(self, "obs", [None] * len(spec.observation_specs))[i], (h, *o.shape), np.float32)
+            grow(
+                getattr(self, "obs", [None] * len(spec.observation_specs))[i],
+                (h, *o.shape),
+                np.float32,
+            )
             for i, o in enumerate(spec.observation_specs)
         ]
-        self.continuous = grow(getattr(self, "continuous", None), (h, action_spec.continuous_size), np.float32)
-        self.discrete = grow(getattr(self, "discrete", None), (h, action_spec.discrete_size), np.int64)
-        self.masks = grow(getattr(self, "masks", None), (h, mask_width), bool) if mask_width else None
+        self.continuous = grow(
+            getattr(self, "continuous", None), (h, action_spec.continuous_size), np.float32
+        )
+        self.discrete = grow(
+            getattr(self, "discrete", None), (h, action_spec.discrete_size), np.int64
+        )
+        self.masks = (
+            grow(getattr(self, "masks", None), (h, mask_width), bool) if mask_width else None
+        )
         self.has_mask = grow(getattr(self, "has_mask", None), (), bool)
         self.rewards = grow(getattr(self, "rewards", None), (h,), np.float32)
         self.length = grow(getattr(self, "length", None), (), np.int64)
@@ -92,8 +102,10 @@ class AgentProcessor:
     def _slots(self, agent_ids: np.ndarray) -> np.ndarray:
         """Slot index of each agent id (new ids get free slots)."""
         cached = self._cached_ids
-        if cached is not None and cached.shape == agent_ids.shape and np.array_equal(
-            cached, agent_ids
+        if (
+            cached is not None
+            and cached.shape == agent_ids.shape
+            and np.array_equal(cached, agent_ids)
         ):
             return self._cached_slots  # type: ignore[return-value]
         slots = np.empty(len(agent_ids), dtype=np.int64)
@@ -133,7 +145,15 @@ class AgentProcessor:
                 for k in full.tolist():
                     row = k if rows is None else int(rows[k])
                     next_obs = [o[row] for o in decision_steps.obs]
-                    finished.append(self._cut(int(waiting[k]), next_obs, False, False, int(decision_steps.agent_id[row])))
+                    finished.append(
+                        self._cut(
+                            int(waiting[k]),
+                            next_obs,
+                            False,
+                            False,
+                            int(decision_steps.agent_id[row]),
+                        )
+                    )
         return finished
 
     def record_actions(self, decision_steps: DecisionSteps, output: ActionOutput) -> None:
@@ -142,7 +162,7 @@ class AgentProcessor:
             return
         slots = self._slots(decision_steps.agent_id)
         t = self.length[slots]
-        for store, obs in zip(self.obs, decision_steps.obs):
+        for store, obs in zip(self.obs, decision_steps.obs, strict=True):
             store[slots, t] = obs
         actions = output.actions
         if self.continuous.shape[-1]:

@@ -14,7 +14,7 @@ def run_directory(checkpoint: CheckpointSettings) -> Path:
 
 
 def check_run_directory(checkpoint: CheckpointSettings) -> Path:
-    """Refuse a run whose folder state contradicts ``--resume`` / ``--force`` / ``--initialize-from``.
+    """Refuse a run whose folder contradicts ``--resume``, ``--force`` or ``--initialize-from``.
 
     Nothing is created or changed here.
 
@@ -41,12 +41,15 @@ def check_run_directory(checkpoint: CheckpointSettings) -> Path:
         source = Path(checkpoint.results_dir) / checkpoint.initialize_from
         if not source.is_dir():
             raise RunError(
-                f"--initialize-from {checkpoint.initialize_from!r}: no previous run found at {source}."
+                f"--initialize-from {checkpoint.initialize_from!r}: "
+                f"no previous run found at {source}."
             )
     return run_dir
 
 
-def initialize_path(checkpoint: CheckpointSettings, behavior_name: str, init_path: str | None) -> Path:
+def initialize_path(
+    checkpoint: CheckpointSettings, behavior_name: str, init_path: str | None
+) -> Path:
     """Checkpoint to warm-start ``behavior_name`` from (``--initialize-from`` / ``init_path``)."""
     source = Path(checkpoint.results_dir) / str(checkpoint.initialize_from)
     if init_path is None:

@@ -21,7 +21,6 @@ from typing import Any
 
 import yaml
 
-import dojo
 from dojo.api import RunInfo, StatsWriter, Trainer, TrainerContext
 from dojo.artifacts.atomic import atomic_write_text
 from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers

@@ -50,7 +50,9 @@ class UpdateThread:
         self.trainer = trainer
         self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=f"dojo-update-{trainer.behavior_name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=f"dojo-update-{trainer.behavior_name}", daemon=True
+        )
         self.thread.start()
 
     def _run(self) -> None:
@@ -69,14 +71,18 @@ class UpdateThread:
 
     def submit(self, trajectories: list[Trajectory]) -> None:
         if self.error is not None:
-            raise DojoError(f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}") from self.error
+            raise DojoError(
+                f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}"
+            ) from self.error
         self.queue.put(trajectories)
 
     def drain(self) -> None:
         """Wait until every submitted batch was processed."""
         self.queue.join()
         if self.error is not None:
-            raise DojoError(f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}") from self.error
+            raise DojoError(
+                f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}"
+            ) from self.error
 
     def stop(self) -> None:
         self.queue.put(None)

@@ -16,6 +16,7 @@ import torch
 
 from dojo.api import ActionOutput, Trajectory
 from dojo.envs.base import ActionTuple, DecisionSteps
+from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.checkpoint import load_state, save_state
 from dojo.torch_layer.networks import Actor, Critic
 from dojo.torch_layer.onnx_export import export_actor
@@ -46,20 +47,12 @@ class PPOTrainer(OnPolicyTrainer):
         self._mask_width = sum(spec.action_spec.discrete_branches)
 
     # ------------------------------------------------------------------ acting
-    def _masks(self, action_mask: np.ndarray | None, n: int) -> torch.Tensor | None:
-        """Allowed-action mask (1 = allowed) from the environment's disabled mask."""
-        if not self._mask_width:
-            return None
-        if action_mask is None:
-            return torch.ones((n, self._mask_width))
-        return torch.from_numpy(~action_mask).float()
-
     def act(self, decision_steps: DecisionSteps) -> ActionOutput:
         n = len(decision_steps)
         obs = [torch.from_numpy(o) for o in decision_steps.obs]
-        masks = self._masks(decision_steps.action_mask, n)
-        with self.policy_lock, torch.inference_mode():
-            raw, discrete, log_prob, entropy = self.actor.sample(obs, masks, self.deterministic)
+        masks = allowed_action_mask(decision_steps.action_mask)
+        with self.policy_lock:
+            raw, discrete, log_prob, entropy = self.actor.act(obs, masks, self.deterministic)
         continuous = (
             np.empty((n, 0), np.float32) if raw is None else self.actor.env_actions(raw).numpy()
         )
@@ -67,15 +60,16 @@ class PPOTrainer(OnPolicyTrainer):
         extras = {"log_prob": log_prob.numpy()}
         if raw is not None:
             extras["continuous_raw"] = raw.numpy()
-        return ActionOutput(
-            ActionTuple(continuous, discrete_np), extras, float(entropy.mean())
-        )
+        return ActionOutput(ActionTuple(continuous, discrete_np), extras, float(entropy.mean()))
 
     # ------------------------------------------------------------------ collecting
     def prepare_trajectories(self, trajectories: list[Trajectory]) -> Mapping[str, np.ndarray]:
         lengths = np.array([len(t) for t in trajectories], dtype=np.int64)
         width = int(lengths.max())
-        obs = [np.concatenate([t.obs[i] for t in trajectories]) for i in range(len(trajectories[0].obs))]
+        obs = [
+            np.concatenate([t.obs[i] for t in trajectories])
+            for i in range(len(trajectories[0].obs))
+        ]
         next_obs = [np.stack([t.next_obs[i] for t in trajectories]) for i in range(len(obs))]
         if self.settings.network_settings.normalize:
             with self.policy_lock:
@@ -94,7 +88,7 @@ class PPOTrainer(OnPolicyTrainer):
         signal_rewards = [self.signal_rewards(t) for t in trajectories]
         for name, signal in self.reward_signals.items():
             flat_values = values[name].numpy()
-            per_traj = [flat_values[s : s + n] for s, n in zip(starts, lengths)]
+            per_traj = [flat_values[s : s + n] for s, n in zip(starts, lengths, strict=True)]
             value_grid = padded(per_traj, width)
             reward_grid = padded([r[name] for r in signal_rewards], width)
             bootstrap = next_values[name].numpy() * bootstrap_mask
@@ -112,7 +106,9 @@ class PPOTrainer(OnPolicyTrainer):
             fields[f"obs/{i}"] = o
         fields["log_prob"] = np.concatenate([t.extras["log_prob"] for t in trajectories])
         if self.behavior_spec.action_spec.continuous_size:
-            fields["continuous"] = np.concatenate([t.extras["continuous_raw"] for t in trajectories])
+            fields["continuous"] = np.concatenate(
+                [t.extras["continuous_raw"] for t in trajectories]
+            )
         if self.behavior_spec.action_spec.discrete_size:
             fields["discrete"] = np.concatenate([t.actions.discrete for t in trajectories])
         if self._mask_width:
@@ -130,7 +126,9 @@ class PPOTrainer(OnPolicyTrainer):
     def update(self, rollout: dict[str, np.ndarray]) -> None:
         hp = self.hp
         max_steps = int(self.settings.max_steps)
-        lr = decayed_value(hp.learning_rate_schedule, hp.learning_rate, MIN_LEARNING_RATE, self.step, max_steps)
+        lr = decayed_value(
+            hp.learning_rate_schedule, hp.learning_rate, MIN_LEARNING_RATE, self.step, max_steps
+        )
         epsilon = decayed_value(hp.epsilon_schedule, hp.epsilon, MIN_EPSILON, self.step, max_steps)
         beta = decayed_value(hp.beta_schedule, hp.beta, MIN_BETA, self.step, max_steps)
         for group in self.optimizer.param_groups:
@@ -138,7 +136,9 @@ class PPOTrainer(OnPolicyTrainer):
 
         advantages = rollout["advantages"]
         rollout["advantages"] = (advantages - advantages.mean()) / (advantages.std() + 1e-10)
-        data = {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in rollout.items()}
+        data = {
+            key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in rollout.items()
+        }
         n_obs = len(self.behavior_spec.observation_specs)
         names = list(self.reward_signals)
         size = len(data["advantages"])
@@ -160,7 +160,9 @@ class PPOTrainer(OnPolicyTrainer):
                 # Clipped surrogate objective.
                 adv = data["advantages"][idx]
                 ratio = torch.exp(log_prob - data["log_prob"][idx])
-                surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * adv)
+                surrogate = torch.min(
+                    ratio * adv, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * adv
+                )
                 policy_loss = -surrogate.mean()
 
                 # Clipped value loss, averaged over the reward signals' heads.
@@ -197,7 +199,7 @@ class PPOTrainer(OnPolicyTrainer):
             "Optimizer:value_optimizer": self.optimizer.state_dict(),
             "global_step": torch.tensor(self.step),
         }
-        for name, signal in self.reward_signals.items():
+        for signal in self.reward_signals.values():
             signal_state = signal.state_dict()
             if signal_state:
                 state[f"Module:{signal.stat_name}"] = signal_state

@@ -1,0 +1,159 @@
+"""The ``dojo`` command: inspect plugins and configuration files without training.
+
+- ``dojo plugins``: every plugin, its distribution and version, what it registers, its hooks,
+  and the plugins that failed to load.
+- ``dojo config check FILE [mlagents-learn flags]``: validate FILE as ``mlagents-learn`` would
+  (same flags, same overrides) and print the resolved configuration as YAML.
+- ``dojo config explain NAME``: every key of a component (``ppo``, ``extrinsic``, ...).
+- ``dojo config upgrade FILE [--curriculum F] [--sampler F]``: print an old-format file in the
+  current format.
+- ``dojo config reference``: the configuration reference in Markdown.
+
+User errors print one message on stderr (no traceback unless ``--debug``) and exit with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dojo.cli.errors import report_error
+from dojo.errors import DojoError
+
+if TYPE_CHECKING:
+    from dojo.plugin_host import PluginHost
+
+logger = logging.getLogger("dojo")
+
+
+def _setup_logging(debug: bool) -> None:
+    """Warnings and notes go to stderr so that stdout holds only the command's output."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dojo`` parser (``config check`` arguments are parsed by the learn parser)."""
+    parser = argparse.ArgumentParser(
+        prog="dojo", description="Inspect dojo's plugins and configuration files."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("plugins", help="list plugins, what they register, and load failures")
+    config = commands.add_parser("config", help="check, explain or upgrade configuration files")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_commands.add_parser(
+        "check",
+        help="validate a file (with any mlagents-learn flags) and print the resolved YAML",
+        add_help=False,
+    )
+    check.add_argument("args", nargs=argparse.REMAINDER, help="FILE [mlagents-learn flags]")
+    explain = config_commands.add_parser("explain", help="describe every key of a component")
+    explain.add_argument("name", help="component name, e.g. ppo or extrinsic")
+    upgrade = config_commands.add_parser(
+        "upgrade", help="print an old-format (≤ 0.17) file in the current format"
+    )
+    upgrade.add_argument("file", help="old configuration file")
+    upgrade.add_argument("--curriculum", help="separate curriculum file of ML-Agents ≤ 0.16")
+    upgrade.add_argument("--sampler", help="separate sampler file of ML-Agents ≤ 0.16")
+    config_commands.add_parser("reference", help="print the configuration reference (Markdown)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``dojo``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    _setup_logging(debug)
+    try:
+        if argv[:2] == ["config", "check"] or argv[1:3] == ["config", "check"]:
+            start = argv.index("check") + 1
+            return _config_check(argv[start:])
+        args = build_parser().parse_args(argv)
+        from dojo.plugin_host import load_plugins
+
+        host = load_plugins()
+        if args.command == "plugins":
+            print(describe_plugins(host))
+            return 0
+        return _config(args, host)
+    except DojoError as err:
+        return report_error(err, debug)
+
+
+def _config(args: argparse.Namespace, host: PluginHost) -> int:
+    from dojo.config import explain as explain_module
+    from dojo.config import formats, loader
+
+    if args.config_command == "explain":
+        print(explain_module.explain(host, args.name))
+    elif args.config_command == "reference":
+        print(explain_module.configuration_reference(host), end="")
+    elif args.config_command == "upgrade":
+        curriculum = loader.read_yaml(args.curriculum) if args.curriculum else None
+        sampler = loader.read_yaml(args.sampler) if args.sampler else None
+        conversion = formats.convert_to_current(
+            loader.read_yaml(args.file),
+            host,
+            args.file,
+            curriculum=curriculum,
+            parameter_randomization=sampler,
+        )
+        for notice in conversion.notices:
+            logger.warning("%s: %s", args.file, notice)
+        print(loader.dump_yaml(conversion.data), end="")
+    return 0
+
+
+def _config_check(argv: list[str]) -> int:
+    from dojo.cli.arguments import parse_learn_args
+    from dojo.config.loader import dump_run_options, dump_yaml, load_run_options
+    from dojo.plugin_host import load_plugins
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print(
+            "usage: dojo config check FILE [mlagents-learn flags]\n\n"
+            "Validate FILE as 'mlagents-learn FILE [flags]' would, without training, and print "
+            "the resolved configuration as YAML.\nExit status: 0 if valid, 1 if not."
+        )
+        return 0 if argv else 2
+    host = load_plugins()
+    args = parse_learn_args(argv, host, prog="dojo config check")
+    if args.config_path is None:
+        print("error: dojo config check needs a configuration FILE.", file=sys.stderr)
+        return 2
+    options = load_run_options(args.config_path, args.overrides, host)
+    print(dump_yaml(dump_run_options(options)), end="")
+    return 0
+
+
+def describe_plugins(host: PluginHost) -> str:
+    """The text of ``dojo plugins``."""
+    lines = ["Plugins:"]
+    for info in host.plugins:
+        origin = info.distribution or "(in-process)"
+        version = f" {info.version}" if info.version else ""
+        kind = ", built-in" if info.builtin else ""
+        lines.append(f"  {info.name}  ({origin}{version}{kind})  module {info.module}")
+        for registry in host.registries.values():
+            names = [entry.name for entry in registry.entries() if entry.plugin == info.name]
+            if names:
+                lines.append(f"    {registry.kind}: {', '.join(names)}")
+        lines.append(f"    hooks: {', '.join(info.hooks) or 'none'}")
+    lines.append("Load failures:")
+    if not host.failures:
+        lines.append("  none")
+    for failure in host.failures:
+        origin = failure.distribution or failure.target
+        lines.append(f"  {failure.name}  ({origin}): {failure.error}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

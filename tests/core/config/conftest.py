@@ -1,0 +1,104 @@
+"""Fixtures for the configuration tests: plugin hosts and the ML-Agents configuration corpus.
+
+``host`` is what a user with dojo-core + dojo-ppo has. ``full_host`` adds in-process stand-ins
+for the trainers and reward signals of plugins that are not installed here (sac, poca,
+curiosity, gail, rnd), declaring ML-Agents 1.1.0's keys, so that every file of the corpus can be
+checked structurally.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from marshmallow import post_load
+
+from dojo.config.fields import AtLeast, Boolean, Integer, Number, StrictSchema, Text
+from dojo.hookspecs import hookimpl
+from dojo.plugin_host import PluginHost, load_plugins
+from dojo.registry import Registry
+
+
+class _Dict(StrictSchema):
+    @post_load
+    def _plain(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return dict(data)
+
+
+class SacStandIn(_Dict):
+    batch_size = Integer(load_default=128, validate=AtLeast(1), description="minibatch")
+    buffer_size = Integer(load_default=50000, validate=AtLeast(1), description="replay size")
+    learning_rate = Number(load_default=3e-4, description="learning rate")
+    learning_rate_schedule = Text(load_default="constant", description="schedule")
+    buffer_init_steps = Integer(load_default=0, description="warm-up")
+    tau = Number(load_default=0.005, description="target update")
+    steps_per_update = Number(load_default=1.0, description="ratio")
+    save_replay_buffer = Boolean(load_default=False, description="persist replay")
+    init_entcoef = Number(load_default=1.0, description="entropy coefficient")
+    reward_signal_steps_per_update = Number(load_default=1.0, description="ratio")
+
+
+class PocaStandIn(_Dict):
+    batch_size = Integer(load_default=1024, description="minibatch")
+    buffer_size = Integer(load_default=10240, description="buffer")
+    learning_rate = Number(load_default=3e-4, description="learning rate")
+    beta = Number(load_default=5e-3, description="entropy")
+    epsilon = Number(load_default=0.2, description="clip")
+    lambd = Number(load_default=0.95, description="GAE lambda")
+    num_epoch = Integer(load_default=3, description="epochs")
+    learning_rate_schedule = Text(load_default="linear", description="schedule")
+    beta_schedule = Text(load_default="linear", description="schedule")
+    epsilon_schedule = Text(load_default="linear", description="schedule")
+
+
+class CuriosityStandIn(_Dict):
+    learning_rate = Number(load_default=3e-4, description="learning rate")
+
+
+class GailStandIn(_Dict):
+    demo_path = Text(required=True, description="demonstrations")
+    learning_rate = Number(load_default=3e-4, description="learning rate")
+    use_actions = Boolean(load_default=False, description="use actions")
+    use_vail = Boolean(load_default=False, description="use VAIL")
+
+
+class RndStandIn(_Dict):
+    learning_rate = Number(load_default=1e-4, description="learning rate")
+
+
+class StandInPlugins:
+    """Registers stand-ins for the components of plugins that are not installed."""
+
+    @hookimpl
+    def dojo_register_trainers(self, registry: Registry) -> None:
+        registry.register("sac", factory="x:y", schema=SacStandIn, on_policy=False)
+        registry.register("poca", factory="x:y", schema=PocaStandIn, on_policy=True)
+
+    @hookimpl
+    def dojo_register_reward_signals(self, registry: Registry) -> None:
+        registry.register("curiosity", factory="x:y", schema=CuriosityStandIn)
+        registry.register("gail", factory="x:y", schema=GailStandIn)
+        registry.register("rnd", factory="x:y", schema=RndStandIn)
+
+
+@pytest.fixture(scope="session")
+def host() -> PluginHost:
+    """The installed plugins (dojo-core and dojo-ppo)."""
+    return load_plugins()
+
+
+@pytest.fixture(scope="session")
+def full_host() -> PluginHost:
+    """Installed plugins plus stand-ins for sac, poca, curiosity, gail and rnd."""
+    return load_plugins(extra_plugins=(("stand-ins", StandInPlugins()),))
+
+
+@pytest.fixture(autouse=True)
+def _restore_dojo_logger():
+    """``dojo`` CLI calls configure the ``dojo`` logger; undo that after each test."""
+    import logging
+
+    logger = logging.getLogger("dojo")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
