@@ -11,13 +11,13 @@ from dojo.torch_layer.networks import Actor, Critic, LinearBody, ValueHeads
 from .helpers import NETWORK_SETTINGS, SPECS
 
 
-def test_linear_body_has_num_layers_swish_layers() -> None:
+def test_linear_body_has_num_layers_tanh_layers() -> None:
     body = LinearBody(input_size=5, hidden_units=16, num_layers=3)
     assert [tuple(layer.weight.shape) for layer in body.layers] == [(16, 5), (16, 16), (16, 16)]
     x = torch.randn(4, 5)
     expected = x
     for layer in body.layers:
-        expected = torch.nn.functional.silu(layer(expected))
+        expected = torch.tanh(layer(expected))
     torch.testing.assert_close(body(x), expected)
     assert body.output_size == 16
     assert LinearBody(input_size=5, hidden_units=16, num_layers=0).output_size == 5

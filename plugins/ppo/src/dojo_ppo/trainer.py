@@ -179,6 +179,7 @@ class PPOTrainer(OnPolicyTrainer):
                 loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], 0.5)
                 with self.policy_lock:
                     self.optimizer.step()
                 losses["policy"] += float(policy_loss)
