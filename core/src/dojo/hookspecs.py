@@ -203,21 +203,6 @@ def dojo_checkpoint_saved(run: RunInfo, checkpoint: CheckpointInfo) -> None:
 
 
 @hookspec
-def dojo_lesson_changed(run: RunInfo, parameter: str, lesson: int, value: Any) -> None:
-    """Notify that an environment parameter moved to another curriculum lesson.
-
-    Args:
-        run: facts about the run.
-        parameter: the environment parameter's name.
-        lesson: the new lesson's index (0-based).
-        value: the parameter's value (a float or sampler settings) in that lesson.
-
-    Returns:
-        Nothing.
-    """
-
-
-@hookspec
 def dojo_run_finished(run: RunInfo, reason: str) -> None:
     """Notify that a run has ended and its artifacts are written.
 

@@ -34,7 +34,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args, host, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
-    from dojo.config.loader import dump_run_options, read_yaml, resolve_run_options
+    from dojo.config.loader import (
+        dump_run_options,
+        dump_trainer_settings,
+        read_yaml,
+        resolve_run_options,
+    )
     from dojo.training.run import RunRequest, run_training
 
     source = args.config_path or "<command line>"
@@ -50,8 +55,9 @@ def _train(args, host, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
         config_given=args.config_path is not None,
         default_settings_for=defaults_for,
         dump_options=dump_run_options,
+        dump_behavior=dump_trainer_settings,
         command_line=["mlagents-learn", *argv],
-        cli_options=vars(args.namespace),
+        cli_options=dict(args.plugin_options),
     )
     _print_banner()
     reason = run_training(request, host)

@@ -39,12 +39,14 @@ class CheckpointWriter:
         step = int(trainer.step)
         pt_path = folder / f"{name}-{step}.pt"
         onnx_path = folder / f"{name}-{step}.onnx"
-        trainer.save_checkpoint(folder / "checkpoint.pt")
-        trainer.save_checkpoint(pt_path)
-        trainer.export_onnx(onnx_path)
         info = CheckpointInfo(name, step, pt_path, onnx_path, reward, time.time(), final)
-        self.status.add_checkpoint(name, info, int(trainer.settings.keep_checkpoints))
-        logger.info("Exported %s", onnx_path)
+        already_saved = any(c["steps"] == step for c in self.status.checkpoints(name))
+        if not (already_saved and pt_path.exists() and onnx_path.exists()):
+            trainer.save_checkpoint(folder / "checkpoint.pt")
+            trainer.save_checkpoint(pt_path)
+            trainer.export_onnx(onnx_path)
+            self.status.add_checkpoint(name, info, int(trainer.settings.keep_checkpoints))
+            logger.info("Exported %s", onnx_path)
         if final:
             final_path = self.run_dir / f"{name}.onnx"
             atomic_write_bytes(final_path, onnx_path.read_bytes())

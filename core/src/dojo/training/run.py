@@ -25,7 +25,7 @@ from dojo.api import RunInfo, StatsWriter, Trainer, TrainerContext
 from dojo.artifacts.atomic import atomic_write_text
 from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
 from dojo.artifacts.training_status import TrainingStatus
-from dojo.config.settings import RunOptions, TrainerSettings, to_plain
+from dojo.config.settings import RunOptions, TrainerSettings
 from dojo.envs.base import BehaviorSpec, Environment
 from dojo.envs.factory import build_environment
 from dojo.errors import ConfigError
@@ -47,6 +47,7 @@ class RunRequest:
     config_given: bool
     default_settings_for: Callable[[str], TrainerSettings]
     dump_options: Callable[[RunOptions], dict[str, Any]]
+    dump_behavior: Callable[[TrainerSettings], dict[str, Any]]
     command_line: list[str]
     cli_options: dict[str, Any]
 
@@ -199,7 +200,8 @@ class Run:
             if entry.extras.get("enabled_by_default", True):
                 self.writers.append(entry.load_factory()(run=self.info))
         for runtime in self.behaviors.values():
-            runtime.stats.add_property("hyperparameters", to_plain(runtime.trainer.settings))
+            behavior = self.request.dump_behavior(runtime.trainer.settings)
+            runtime.stats.add_property("hyperparameters", behavior)
 
     def _create_behaviors(
         self, specs: dict[str, BehaviorSpec], settings: dict[str, TrainerSettings], device: str

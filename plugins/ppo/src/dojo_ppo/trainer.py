@@ -28,6 +28,7 @@ from dojo_ppo.gae import gae, padded
 MIN_LEARNING_RATE = 1e-10
 MIN_EPSILON = 0.1
 MIN_BETA = 1e-5
+MAX_GRAD_NORM = 0.5
 
 
 class PPOTrainer(OnPolicyTrainer):
@@ -41,8 +42,8 @@ class PPOTrainer(OnPolicyTrainer):
         self.hp = self.settings.hyperparameters
         self.actor = Actor(spec.observation_specs, spec.action_spec, network)
         self.critic = Critic(spec.observation_specs, network, list(self.reward_signals))
-        params = list(self.actor.parameters()) + list(self.critic.parameters())
-        self.optimizer = torch.optim.Adam(params, lr=self.hp.learning_rate)
+        self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
+        self.optimizer = torch.optim.Adam(self.parameters, lr=self.hp.learning_rate)
         self.deterministic = bool(network.deterministic)
         self._mask_width = sum(spec.action_spec.discrete_branches)
 
@@ -144,7 +145,8 @@ class PPOTrainer(OnPolicyTrainer):
         size = len(data["advantages"])
         batch_size = min(int(hp.batch_size), size)
         n_batches = max(1, size // batch_size)
-        losses = {"policy": 0.0, "value": 0.0}
+        policy_total = torch.zeros(())
+        value_total = torch.zeros(())
         updates = 0
         for _ in range(int(hp.num_epoch)):
             order = torch.randperm(size)
@@ -179,15 +181,17 @@ class PPOTrainer(OnPolicyTrainer):
                 loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], 0.5)
+                # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small rollout
+                # otherwise take steps large enough to undo learning.
+                torch.nn.utils.clip_grad_norm_(self.parameters, MAX_GRAD_NORM)
                 with self.policy_lock:
                     self.optimizer.step()
-                losses["policy"] += float(policy_loss)
-                losses["value"] += float(value_loss)
+                policy_total += policy_loss.detach()
+                value_total += value_loss.detach()
                 updates += 1
         stats = self.context.stats
-        stats.add_stat("Losses/Policy Loss", losses["policy"] / updates)
-        stats.add_stat("Losses/Value Loss", losses["value"] / updates)
+        stats.add_stat("Losses/Policy Loss", float(policy_total) / updates)
+        stats.add_stat("Losses/Value Loss", float(value_total) / updates)
         stats.add_stat("Policy/Learning Rate", lr)
         stats.add_stat("Policy/Epsilon", epsilon)
         stats.add_stat("Policy/Beta", beta)
