@@ -27,7 +27,7 @@ Lifecycle hooks are notifications: their return values are ignored and they must
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
