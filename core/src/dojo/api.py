@@ -230,6 +230,71 @@ class RewardSignal(ABC):
 
 
 # --------------------------------------------------------------------------------------------
+# Environment parameters: samplers and lesson completion criteria
+# --------------------------------------------------------------------------------------------
+
+
+class Sampler(ABC):
+    """Draws values of an environment parameter (``sampler_type`` in YAML).
+
+    Constructed as ``Sampler(seed=..., **sampler_parameters)`` where the parameters were
+    validated by the schema the sampler registered.
+    """
+
+    def __init__(self, *, seed: int = -1) -> None:
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(None if self.seed < 0 else self.seed)
+
+    @abstractmethod
+    def sample(self) -> float:
+        """One value of the parameter."""
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """What a completion criterion can measure about one behavior.
+
+    Attributes:
+        step: the behavior's trainer step.
+        max_steps: the behavior's ``max_steps``.
+        episode_rewards: cumulative rewards of the episodes finished during the lesson.
+    """
+
+    step: int
+    max_steps: int
+    episode_rewards: tuple[float, ...]
+
+
+class CompletionCriterion(ABC):
+    """Measures how far a behavior is in a curriculum lesson (``measure`` in YAML).
+
+    Constructed as ``Criterion(**completion_criteria)`` (behavior, threshold,
+    min_lesson_length, signal_smoothing, require_reset, measure).
+    """
+
+    def __init__(
+        self,
+        *,
+        behavior: str,
+        measure: str,
+        threshold: float = 0.0,
+        min_lesson_length: int = 0,
+        signal_smoothing: bool = True,
+        require_reset: bool = False,
+    ) -> None:
+        self.behavior = behavior
+        self.measure_name = measure
+        self.threshold = float(threshold)
+        self.min_lesson_length = int(min_lesson_length)
+        self.signal_smoothing = bool(signal_smoothing)
+        self.require_reset = bool(require_reset)
+
+    @abstractmethod
+    def measure(self, progress: LessonProgress) -> float | None:
+        """The measured value, or ``None`` when there is nothing to measure yet."""
+
+
+# --------------------------------------------------------------------------------------------
 # Trainers
 # --------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ ones. A plugin that fails to import is recorded in :attr:`PluginHost.failures` a
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "dojo.builtin.reward_signals",
     "dojo.builtin.stats_writers",
     "dojo.builtin.environments",
+    "dojo.builtin.environment_parameters",
 )
 
 #: Component families: registry key -> (registration hook, plural, singular).
@@ -197,6 +199,24 @@ def _hook_names(manager: pluggy.PluginManager, plugin: Any) -> tuple[str, ...]:
     return tuple(sorted(caller.name for caller in callers))
 
 
+def _unknown_hooks_message(manager: pluggy.PluginManager) -> str:
+    """Which plugin implements which unknown hook, with the hook it probably meant."""
+    known = sorted(name for name in dir(hookspecs) if name.startswith("dojo_"))
+    problems = []
+    for name, caller in sorted(vars(manager.hook).items()):
+        if name.startswith("_") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            guess = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {guess[0]!r}?" if guess else ""
+            problems.append(
+                f"plugin {impl.plugin_name!r} implements an unknown hook {name!r}.{hint}"
+            )
+    return " ".join(problems) + " (The hooks are listed in dojo.hookspecs.)"
+
+
 def load_plugins(
     extra_plugins: tuple[tuple[str, Any], ...] = (), discover: bool = True
 ) -> PluginHost:
@@ -242,7 +262,7 @@ def load_plugins(
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as err:
-        raise PluginError(f"a plugin implements an unknown hook: {err}") from err
+        raise PluginError(_unknown_hooks_message(manager)) from err
 
     registries = {
         family: Registry(kind=plural, singular=singular)

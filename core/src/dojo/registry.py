@@ -41,6 +41,11 @@ def import_target(target: str | Any) -> Any:
     return obj
 
 
+def _origin(plugin: str, distribution: str) -> str:
+    """``'ppo' (dojo-ppo)``: a plugin and the distribution that ships it, for messages."""
+    return f"{plugin!r} ({distribution})" if distribution else repr(plugin)
+
+
 @dataclass(frozen=True)
 class ComponentEntry:
     """One registered component.
@@ -109,12 +114,17 @@ class Registry:
             PluginError: the registry is frozen, or ``name`` is already taken.
         """
         if self._frozen:
-            raise PluginError(f"cannot register {self.singular} {name!r}: registration is closed")
+            raise PluginError(
+                f"cannot register {self.singular} {name!r}: registration is closed (register "
+                f"{self.kind} from the plugin's registration hook, which runs once at start-up)"
+            )
         if name in self._entries:
             other = self._entries[name]
             raise PluginError(
                 f"{self.singular} {name!r} is registered twice: by plugin "
-                f"{other.plugin!r} and by plugin {self._current_plugin[0]!r}"
+                f"{_origin(other.plugin, other.distribution)} and by plugin "
+                f"{_origin(*self._current_plugin)}. A name can be registered only once: "
+                "uninstall one of the two plugins, or rename one of the components."
             )
         plugin, distribution = self._current_plugin
         self._entries[name] = ComponentEntry(

@@ -212,7 +212,8 @@ environment_parameters:
   flag: true
 """,
     )
-    assert "environment_parameters.mass.sampler_type: must be one of uniform" in message
+    assert "environment_parameters.mass.sampler_type: unknown sampler type" in message
+    assert "Installed: constant, gaussian, multirangeuniform, uniform" in message
     assert "Did you mean 'uniform'?" in message
     assert "environment_parameters.size.curriculum.0.completion_criteria: is required" in message
     assert "environment_parameters.flag: expected a number or a sampler, got true." in message

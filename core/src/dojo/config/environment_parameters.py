@@ -8,8 +8,9 @@ Each parameter is one of:
   values are numbers or samplers.
 
 The result stays plain dicts (what the curriculum and sampler plugins receive), with the defaults
-of ``completion_criteria`` filled in. Sampler types and completion measures are checked against
-the host's registries when plugins registered any, else against ML-Agents' built-in names.
+of ``completion_criteria`` filled in. Sampler types and completion measures are looked up in the
+host's registries (the core registers ML-Agents' own as built-in plugins); without a host (unit
+use) only ML-Agents' names are known.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dojo.config")
 
-#: ML-Agents' sampler types (used when no sampler plugin is registered).
+#: ML-Agents' sampler types (what is known without a plugin host).
 BUILTIN_SAMPLER_TYPES = ("uniform", "gaussian", "multirangeuniform", "constant")
-#: ML-Agents' lesson completion measures (used when no curriculum plugin is registered).
+#: ML-Agents' lesson completion measures (what is known without a plugin host).
 BUILTIN_MEASURES = ("reward", "progress")
 
 
@@ -122,7 +123,7 @@ def _check_sampler(value: Any, host: PluginHost | None) -> dict[str, Any]:
     data = SamplerSchema().load(value)
     sampler_type = data["sampler_type"]
     registry = host.registry("samplers") if host is not None else None
-    if registry is not None and len(registry):
+    if registry is not None:
         entry = registry.get(sampler_type)
         if entry is None:
             raise ValidationError(
@@ -160,7 +161,7 @@ def _check_value(value: Any, host: PluginHost | None) -> Any:
 def _check_criteria(value: Any, host: PluginHost | None) -> dict[str, Any]:
     data = CompletionCriteriaSchema().load(value)
     registry = host.registry("curricula") if host is not None else None
-    if registry is not None and len(registry):
+    if registry is not None:
         if data["measure"] not in registry:
             raise ValidationError(
                 {"measure": [host.unknown_message("curricula", data["measure"])]}  # type: ignore[union-attr]

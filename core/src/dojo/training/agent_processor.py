@@ -52,51 +52,50 @@ class AgentProcessor:
         self._slot_of: dict[int, int] = {}
         self._cached_ids: np.ndarray | None = None
         self._cached_slots: np.ndarray | None = None
-        self._capacity = 0
+        capacity = max(1, initial_slots)
+        h = self.horizon
+        action_spec = behavior_spec.action_spec
+        mask_width = sum(action_spec.discrete_branches)
+
+        def slots(*shape: int, dtype: type = np.float32) -> np.ndarray:
+            return np.zeros((capacity, *shape), dtype=dtype)
+
+        # Per slot and step: what the agent saw and did, and the reward that followed.
+        self.obs = [slots(h, *o.shape) for o in behavior_spec.observation_specs]
+        self.continuous = slots(h, action_spec.continuous_size)
+        self.discrete = slots(h, action_spec.discrete_size, dtype=np.int64)
+        self.masks = slots(h, mask_width, dtype=bool) if mask_width else None
+        self.rewards = slots(h)
         self._extras: dict[str, np.ndarray] = {}
-        self._allocate(max(1, initial_slots))
+        # Per slot: trajectory length so far, whether the last action awaits its reward,
+        # whether any step carried an action mask, and the running episode statistics.
+        self.length = slots(dtype=np.int64)
+        self.pending = slots(dtype=bool)
+        self.has_mask = slots(dtype=bool)
+        self.episode_return = slots(dtype=np.float64)
+        self.episode_length = slots(dtype=np.int64)
+        self._capacity = capacity
 
     # ---------------------------------------------------------------- storage
-    def _allocate(self, capacity: int) -> None:
-        """(Re)allocate slot arrays for ``capacity`` agents, keeping existing contents."""
-        h = self.horizon
-        spec = self.spec
-        action_spec = spec.action_spec
-        mask_width = sum(action_spec.discrete_branches)
-        old = self._capacity
+    _PER_SLOT = (
+        "continuous", "discrete", "rewards", "length", "pending", "has_mask",
+        "episode_return", "episode_length",
+    )  # fmt: skip
 
-        def grow(array: np.ndarray | None, shape: tuple[int, ...], dtype: object) -> np.ndarray:
-            new = np.zeros((capacity, *shape), dtype=dtype)
-            if array is not None and old:
-                new[:old] = array
+    def _grow(self, capacity: int) -> None:
+        """Reallocate every slot array for ``capacity`` agents, keeping the contents."""
+
+        def grow(array: np.ndarray) -> np.ndarray:
+            new = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+            new[: len(array)] = array
             return new
 
-        self.obs = [
-            grow(
-                getattr(self, "obs", [None] * len(spec.observation_specs))[i],
-                (h, *o.shape),
-                np.float32,
-            )
-            for i, o in enumerate(spec.observation_specs)
-        ]
-        self.continuous = grow(
-            getattr(self, "continuous", None), (h, action_spec.continuous_size), np.float32
-        )
-        self.discrete = grow(
-            getattr(self, "discrete", None), (h, action_spec.discrete_size), np.int64
-        )
-        self.masks = (
-            grow(getattr(self, "masks", None), (h, mask_width), bool) if mask_width else None
-        )
-        self.has_mask = grow(getattr(self, "has_mask", None), (), bool)
-        self.rewards = grow(getattr(self, "rewards", None), (h,), np.float32)
-        self.length = grow(getattr(self, "length", None), (), np.int64)
-        self.pending = grow(getattr(self, "pending", None), (), bool)
-        self.episode_return = grow(getattr(self, "episode_return", None), (), np.float64)
-        self.episode_length = grow(getattr(self, "episode_length", None), (), np.int64)
-        self._extras = {
-            key: grow(array, array.shape[1:], array.dtype) for key, array in self._extras.items()
-        }
+        for name in self._PER_SLOT:
+            setattr(self, name, grow(getattr(self, name)))
+        self.obs = [grow(o) for o in self.obs]
+        if self.masks is not None:
+            self.masks = grow(self.masks)
+        self._extras = {key: grow(array) for key, array in self._extras.items()}
         self._capacity = capacity
 
     def _slots(self, agent_ids: np.ndarray) -> np.ndarray:
@@ -114,7 +113,7 @@ class AgentProcessor:
             if slot is None:
                 slot = len(self._slot_of)
                 if slot >= self._capacity:
-                    self._allocate(self._capacity * 2)
+                    self._grow(self._capacity * 2)
                 self._slot_of[agent_id] = slot
             slots[i] = slot
         self._cached_ids = agent_ids.copy()

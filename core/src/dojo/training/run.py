@@ -173,6 +173,12 @@ class Run:
                 except BaseException:
                     self.env.close()
                     raise
+            if self.options.environment_parameters:
+                logger.warning(
+                    "environment_parameters (%s) are validated but not applied yet: curricula "
+                    "and parameter sampling arrive in a later version of dojo.",
+                    ", ".join(self.options.environment_parameters),
+                )
             assert self.info is not None
             self.host.hook.dojo_run_started(run=self.info)
             reason = "failed"

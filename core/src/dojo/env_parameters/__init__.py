@@ -1,0 +1,1 @@
+"""ML-Agents' built-in environment-parameter samplers and lesson completion criteria."""
