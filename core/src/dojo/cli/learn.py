@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from dojo.cli.errors import report_error, setup_logging
 from dojo.errors import DojoError
+
+if TYPE_CHECKING:
+    from dojo.cli.arguments import LearnArgs
+    from dojo.config.settings import TrainerSettings
+    from dojo.plugin_host import PluginHost
 
 logger = logging.getLogger("dojo")
 
@@ -33,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _train(args, host, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
+def _train(args: LearnArgs, host: PluginHost, argv: list[str]) -> int:
     from dojo.config.loader import (
         dump_run_options,
         dump_trainer_settings,
@@ -46,7 +52,7 @@ def _train(args, host, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
     raw = read_yaml(args.config_path) if args.config_path else None
     options = resolve_run_options(raw, args.overrides, host, source)
 
-    def defaults_for(behavior: str):  # type: ignore[no-untyped-def]
+    def defaults_for(behavior: str) -> TrainerSettings:
         resolved = resolve_run_options({"behaviors": {behavior: {}}}, args.overrides, host, source)
         return resolved.behaviors[behavior]
 
@@ -59,22 +65,9 @@ def _train(args, host, argv: list[str]) -> int:  # type: ignore[no-untyped-def]
         command_line=["mlagents-learn", *argv],
         cli_options=dict(args.plugin_options),
     )
-    _print_banner()
     reason = run_training(request, host)
     logger.info("Training %s.", "finished" if reason == "completed" else "stopped: " + reason)
     return 0
-
-
-def _print_banner() -> None:
-    import torch
-
-    import dojo
-
-    logger.info(
-        "dojo %s (mlagents-learn compatible, communicator API 1.5.0), PyTorch %s",
-        dojo.__version__,
-        torch.__version__,
-    )
 
 
 if __name__ == "__main__":

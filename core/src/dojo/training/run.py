@@ -99,6 +99,19 @@ def configure_torch(options: RunOptions) -> str:
     return device
 
 
+def log_versions() -> None:
+    """The start-up banner: versions that matter when comparing runs."""
+    import torch
+
+    import dojo
+
+    logger.info(
+        "dojo %s (mlagents-learn compatible, communicator API 1.5.0), PyTorch %s",
+        dojo.__version__,
+        torch.__version__,
+    )
+
+
 def behavior_settings(request: RunRequest, name: str) -> TrainerSettings:
     """Settings of a behavior the environment announced."""
     settings = request.options.settings_for(name)
@@ -161,9 +174,11 @@ class Run:
         stop = StopFlag()
         with stop.installed():
             with hierarchical_timer("run_training.setup"):
-                device = configure_torch(self.options)
+                # The environment first: a wrong --env is reported before torch is imported.
                 self.env = build_environment(self.options.env_settings, self.seed, self.host)
                 try:
+                    device = configure_torch(self.options)
+                    log_versions()
                     self.env.reset()
                     specs = dict(self.env.behavior_specs)
                     settings = {name: behavior_settings(self.request, name) for name in specs}
@@ -200,7 +215,11 @@ class Run:
             self.status = TrainingStatus.load(status_path)
         behaviors = tuple(sorted(self.behaviors))
         self.info = RunInfo(
-            checkpoint.run_id, self.run_dir, self.options, behaviors, self.request.cli_options
+            checkpoint.run_id,
+            self.run_dir.resolve(),
+            self.options,
+            behaviors,
+            self.request.cli_options,
         )
         for entry in self.host.registry("stats_writers").entries():
             if entry.extras.get("enabled_by_default", True):

@@ -1,0 +1,215 @@
+"""The plugin host in-process: built-ins, registration order, errors and their messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from dojo.errors import PluginError
+from dojo.hookspecs import hookimpl
+from dojo.plugin_host import FAMILIES, LoadFailure, PluginHost, load_plugins
+from dojo.registry import Registry
+
+
+class TrainerPlugin:
+    """Registers one trainer type under ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @hookimpl
+    def dojo_register_trainers(self, registry: Registry) -> None:
+        registry.register(self.name, factory="dojo_tests:Trainer", description="test trainer")
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    """What a user with dojo-core and dojo-ppo has."""
+    return load_plugins()
+
+
+def test_builtins_and_ppo_are_registered(host: PluginHost) -> None:
+    assert host.registry("reward_signals").names() == ["extrinsic"]
+    assert host.registry("stats_writers").names() == ["console", "gauges", "tensorboard"]
+    assert host.registry("environments").names() == ["gymnasium"]
+    assert host.registry("samplers").names() == [
+        "constant",
+        "gaussian",
+        "multirangeuniform",
+        "uniform",
+    ]
+    assert host.registry("curricula").names() == ["progress", "reward"]
+    ppo = host.registry("trainers").get("ppo")
+    assert ppo is not None
+    assert (ppo.plugin, ppo.distribution) == ("ppo", "dojo-ppo")
+    assert ppo.extras == {"on_policy": True}
+    builtins = [info for info in host.plugins if info.builtin]
+    assert {info.distribution for info in builtins} == {"dojo-core"}
+    assert host.failures == []
+
+
+def test_every_registry_is_frozen(host: PluginHost) -> None:
+    assert set(host.registries) == set(FAMILIES)
+    for family, registry in host.registries.items():
+        assert registry.frozen, family
+        with pytest.raises(PluginError, match="registration is closed"):
+            registry.register("late", factory="m:Late")
+
+
+def test_two_plugins_registering_one_name_fail_with_both_names() -> None:
+    with pytest.raises(PluginError) as raised:
+        load_plugins(
+            extra_plugins=(("alpha", TrainerPlugin("algo")), ("beta", TrainerPlugin("algo"))),
+            discover=False,
+        )
+    message = str(raised.value)
+    assert "trainer type 'algo' is registered twice" in message
+    assert "'alpha'" in message and "'beta'" in message
+
+
+def test_a_plugin_cannot_take_a_builtin_name() -> None:
+    class Extrinsic:
+        @hookimpl
+        def dojo_register_reward_signals(self, registry: Registry) -> None:
+            registry.register("extrinsic", factory="m:Mine")
+
+    with pytest.raises(PluginError) as raised:
+        load_plugins(extra_plugins=(("mine", Extrinsic()),), discover=False)
+    assert "by plugin 'builtin.reward_signals' (dojo-core) and by plugin 'mine'." in str(
+        raised.value
+    )
+
+
+def test_a_plugin_that_keeps_the_registry_cannot_register_later() -> None:
+    kept: list[Registry] = []
+
+    class Hoarder:
+        @hookimpl
+        def dojo_register_samplers(self, registry: Registry) -> None:
+            kept.append(registry)
+
+    host = load_plugins(extra_plugins=(("hoarder", Hoarder()),), discover=False)
+    with pytest.raises(PluginError, match="cannot register sampler type 'late'"):
+        kept[0].register("late", factory="m:Late")
+    assert "late" not in host.registry("samplers")
+
+
+def test_a_misspelled_hook_is_an_error() -> None:
+    class Typo:
+        @hookimpl
+        def dojo_register_trainer(self, registry: Registry) -> None:  # missing "s"
+            raise AssertionError("never called")
+
+    with pytest.raises(PluginError) as raised:
+        load_plugins(extra_plugins=(("typo", Typo()),), discover=False)
+    assert str(raised.value).startswith(
+        "plugin 'typo' implements an unknown hook 'dojo_register_trainer'. "
+        "Did you mean 'dojo_register_trainers'?"
+    )
+
+
+def test_a_registration_hook_that_raises_is_recorded_not_fatal() -> None:
+    class Broken:
+        @hookimpl
+        def dojo_register_trainers(self, registry: Registry) -> None:
+            raise RuntimeError("no GPU driver")
+
+    host = load_plugins(
+        extra_plugins=(("broken", Broken()), ("fine", TrainerPlugin("fine"))), discover=False
+    )
+    assert host.registry("trainers").names() == ["fine"]
+    (failure,) = host.failures
+    assert failure.name == "broken"
+    assert "dojo_register_trainers raised RuntimeError: no GPU driver" in failure.error
+    assert "failed to load" in host.unknown_message("trainers", "algo")
+
+
+def test_plugins_record_their_hooks_and_components() -> None:
+    host = load_plugins(extra_plugins=(("mine", TrainerPlugin("mine")),), discover=False)
+    info = next(info for info in host.plugins if info.name == "mine")
+    assert info.hooks == ("dojo_register_trainers",)
+    assert not info.builtin
+    assert host.registry("trainers").get("mine").plugin == "mine"  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ lookup and its message
+
+
+def test_lookup_returns_the_entry(host: PluginHost) -> None:
+    assert host.lookup("trainers", "ppo").factory == "dojo_ppo.trainer:PPOTrainer"
+
+
+def test_lookup_lists_installed_names_and_suggests_a_close_match(host: PluginHost) -> None:
+    with pytest.raises(PluginError) as raised:
+        host.lookup("trainers", "ppo2", where="config.yaml: behaviors.X.trainer_type")
+    message = str(raised.value)
+    assert message.startswith("config.yaml: behaviors.X.trainer_type: unknown trainer type 'ppo2'")
+    assert "Installed: ppo." in message
+    assert "Did you mean 'ppo'?" in message
+    assert "pip install" not in message
+
+
+def test_lookup_of_a_known_dojo_component_gives_the_install_command(host: PluginHost) -> None:
+    with pytest.raises(PluginError) as raised:
+        host.lookup("trainers", "sac")
+    message = str(raised.value)
+    assert "unknown trainer type 'sac'. Installed: ppo." in message
+    assert "provided by the dojo-sac plugin" in message
+    assert "pip install dojo-sac" in message
+    assert "pip install ./plugins/sac" in message
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "distribution"),
+    [("trainers", "poca", "dojo-poca"), ("reward_signals", "curiosity", "dojo-rewards")],
+)
+def test_every_known_component_names_its_distribution(
+    host: PluginHost, family: str, name: str, distribution: str
+) -> None:
+    assert f"pip install {distribution}" in host.unknown_message(family, name)
+
+
+def test_lookup_mentions_plugins_that_failed_to_load(host: PluginHost) -> None:
+    failure = LoadFailure("sac", "dojo_sac.plugin", "dojo-sac", "ImportError: no torch_scatter")
+    broken = dataclasses.replace(host, failures=[failure])
+    with pytest.raises(PluginError) as raised:
+        broken.lookup("trainers", "sac")
+    note = "Note: plugin 'sac' (dojo-sac) failed to load: ImportError: no torch_scatter"
+    assert note in str(raised.value)
+
+
+def test_lookup_with_nothing_installed_says_none() -> None:
+    host = load_plugins(discover=False)
+    assert "unknown trainer type 'ppo'. Installed: none." in host.unknown_message("trainers", "ppo")
+
+
+def test_registering_never_imports_torch() -> None:
+    """Loading every plugin (``--help``, ``dojo plugins``, config checks) stays instant."""
+    code = (
+        "import sys\n"
+        "from dojo.plugin_host import load_plugins\n"
+        "host = load_plugins()\n"
+        "assert 'ppo' in host.registry('trainers')\n"
+        "heavy = ('torch', 'gymnasium', 'tensorboard', 'dojo_ppo.trainer', 'dojo.rewards')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _registered(host: PluginHost) -> dict[str, Any]:
+    return {family: registry.names() for family, registry in host.registries.items()}
+
+
+def test_extra_plugins_come_after_discovered_ones(host: PluginHost) -> None:
+    extended = load_plugins(extra_plugins=(("mine", TrainerPlugin("mine")),))
+    assert [info.name for info in extended.plugins][-2:] == ["ppo", "mine"]
+    assert _registered(extended)["trainers"] == ["mine", "ppo"]
+    assert _registered(host)["trainers"] == ["ppo"]  # hosts share no state
