@@ -22,6 +22,7 @@ class StatsReporter:
         self._writers = writers
         self._values: dict[str, list[float]] = defaultdict(list)
         self._aggregation: dict[str, Aggregation] = {}
+        self._last_period: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def add_stat(
@@ -51,6 +52,13 @@ class StatsReporter:
         with self._lock:
             return list(self._values.get(key, ()))
 
+    def recent(self, key: str) -> list[float]:
+        """Values of ``key`` since the last summary or, when there are none yet, those of the
+        period the last summary covered (a copy). A checkpoint taken right after a summary
+        still sees the latest episode returns."""
+        with self._lock:
+            return list(self._values.get(key) or self._last_period.get(key, ()))
+
     def write_summaries(self, step: int) -> dict[str, StatsSummary]:
         """Summarise everything collected, send it to every writer and start a new period."""
         with self._lock:
@@ -58,6 +66,7 @@ class StatsReporter:
                 key: StatsSummary(tuple(values), self._aggregation[key])
                 for key, values in self._values.items()
             }
+            self._last_period = {key: list(values) for key, values in self._values.items()}
             self._values.clear()
         for writer in self._writers:
             writer.write_stats(self.category, summaries, step)

@@ -259,7 +259,7 @@ class Run:
 
     # ------------------------------------------------------------------ artifacts
     def _mean_reward(self, runtime: BehaviorRuntime) -> float | None:
-        values = runtime.stats.peek("Environment/Cumulative Reward")
+        values = runtime.stats.recent("Environment/Cumulative Reward")
         return sum(values) / len(values) if values else None
 
     def _periodic_checkpoint(self, name: str) -> None:
