@@ -6,7 +6,7 @@ STAMP := $(VENV)/.dojo-installed
 # torch is installed first and pinned: an unpinned torch on a CPU machine can pull a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench docs clean
 
 $(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ format: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet "stable-baselines3>=2.3"
 	$(BIN)/python benchmarks/ppo_cartpole.py
+
+# The configuration reference is generated from the schemas (tests/docs checks it is current).
+docs: setup
+	$(BIN)/dojo config reference > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
