@@ -35,9 +35,9 @@ MISTAKES = {
         ("behaviors.CartPole.trainer_type", "'ppp'", "Installed: ppo", "Did you mean 'ppo'"),
     ),
     "trainer type of a plugin not installed": Mistake(
-        cartpole_config(trainer_type="sac"),
+        cartpole_config(trainer_type="poca"),
         (),
-        ("behaviors.CartPole.trainer_type", "'sac'", "dojo-sac", "pip install"),
+        ("behaviors.CartPole.trainer_type", "'poca'", "dojo-poca", "pip install"),
     ),
     "unknown key": Mistake(
         cartpole_config(hyperparameters={"batch_sizee": 256}),

@@ -60,8 +60,6 @@ def dojo_register_trainers(registry: Registry) -> None:
       keyword arguments (see :class:`dojo.api.Trainer`).
     - ``schema``: ``"module:attr"`` of the marshmallow schema of the trainer's
       ``hyperparameters`` section; its ``@post_load`` returns a frozen dataclass.
-    - extras: ``on_policy=True`` or ``False`` (used for defaults such as
-      ``learning_rate_schedule``).
 
     Args:
         registry: the host's trainer registry. Registering a name twice is an error.

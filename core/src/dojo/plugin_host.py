@@ -194,6 +194,17 @@ def _entry_point_distributions() -> dict[tuple[str, str], tuple[str, str]]:
     return found
 
 
+def _distribution_of_object(obj: Any) -> tuple[str, str]:
+    """(distribution, version) that ships the module of a plugin passed in-process, if any."""
+    module = getattr(obj, "__name__", None) if isinstance(obj, type(importlib)) else None
+    if module is None:
+        return "", ""
+    names = importlib.metadata.packages_distributions().get(module.split(".")[0], [])
+    if not names:
+        return "", ""
+    return names[0], importlib.metadata.version(names[0])
+
+
 def _hook_names(manager: pluggy.PluginManager, plugin: Any) -> tuple[str, ...]:
     callers = manager.get_hookcallers(plugin) or []
     return tuple(sorted(caller.name for caller in callers))
@@ -246,7 +257,7 @@ def load_plugins(
         for name, module, distribution, version in _collect_entry_points(failures):
             candidates.append((name, module, distribution, version, False))
     for name, obj in extra_plugins:
-        candidates.append((name, obj, "", "", False))
+        candidates.append((name, obj, *_distribution_of_object(obj), False))
 
     plugins: list[PluginInfo] = []
     for name, obj, distribution, version, builtin in candidates:

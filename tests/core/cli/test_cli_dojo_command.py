@@ -42,13 +42,13 @@ def test_config_check_with_the_args_a_file_needs() -> None:
 
 def test_config_check_reports_problems_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("behaviors:\n  CartPole:\n    trainer_type: sac\n")
+    path.write_text("behaviors:\n  CartPole:\n    trainer_type: poca\n")
     result = dojo("config", "check", str(path))
     assert result.returncode == 1
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {path}: behaviors.CartPole.trainer_type: ")
-    assert "pip install dojo-sac" in result.stderr
+    assert "pip install dojo-poca" in result.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

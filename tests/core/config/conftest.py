@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from marshmallow import post_load
 
+import dojo_ppo.plugin
 from dojo.config.fields import AtLeast, Boolean, Integer, Number, StrictSchema, Text
 from dojo.hookspecs import hookimpl
 from dojo.plugin_host import PluginHost, load_plugins
@@ -83,14 +84,17 @@ class StandInPlugins:
 
 @pytest.fixture(scope="session")
 def host() -> PluginHost:
-    """The installed plugins (dojo-core and dojo-ppo)."""
-    return load_plugins()
+    """dojo-core and dojo-ppo only, whatever else is installed (so 'sac' stays unknown)."""
+    return load_plugins(discover=False, extra_plugins=(("ppo", dojo_ppo.plugin),))
 
 
 @pytest.fixture(scope="session")
 def full_host() -> PluginHost:
     """Installed plugins plus stand-ins for sac, poca, curiosity, gail and rnd."""
-    return load_plugins(extra_plugins=(("stand-ins", StandInPlugins()),))
+    return load_plugins(
+        discover=False,
+        extra_plugins=(("ppo", dojo_ppo.plugin), ("stand-ins", StandInPlugins())),
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ ANOTHER_PPO = """
 """
 
 BROKEN_PLUGIN = """
-    import dojo_sac_native_extension  # not installed: the plugin cannot load
+    import dojo_poca_native_extension  # not installed: the plugin cannot load
 """
 
 
@@ -75,35 +75,35 @@ def test_an_installed_distribution_is_discovered(tmp_path: Path) -> None:
 
 def test_a_plugin_that_fails_to_import_is_listed_with_its_error(tmp_path: Path) -> None:
     site = write_plugin_distribution(
-        tmp_path / "site", "dojo-sac", BROKEN_PLUGIN, module="dojo_sac"
+        tmp_path / "site", "dojo-poca", BROKEN_PLUGIN, module="dojo_poca"
     )
     result = run_command("dojo", "plugins", site=site, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     failures = result.stdout.split("Load failures:\n", 1)[1]
     assert failures.strip() == (
-        "sac  (dojo-sac): ModuleNotFoundError: No module named 'dojo_sac_native_extension'"
+        "poca  (dojo-poca): ModuleNotFoundError: No module named 'dojo_poca_native_extension'"
     )
     assert "  ppo  (dojo-ppo" in result.stdout  # the others still load
 
 
 def test_the_load_failure_is_shown_next_to_the_unknown_trainer_error(tmp_path: Path) -> None:
     site = write_plugin_distribution(
-        tmp_path / "site", "dojo-sac", BROKEN_PLUGIN, module="dojo_sac"
+        tmp_path / "site", "dojo-poca", BROKEN_PLUGIN, module="dojo_poca"
     )
-    config = write_config(tmp_path / "sac.yaml", {**CARTPOLE_BEHAVIOR, "trainer_type": "sac"})
+    config = write_config(tmp_path / "poca.yaml", {**CARTPOLE_BEHAVIOR, "trainer_type": "poca"})
     note = (
-        "Note: plugin 'sac' (dojo-sac) failed to load: ModuleNotFoundError: "
-        "No module named 'dojo_sac_native_extension'"
+        "Note: plugin 'poca' (dojo-poca) failed to load: ModuleNotFoundError: "
+        "No module named 'dojo_poca_native_extension'"
     )
     check = run_command("dojo", "config", "check", config, site=site, cwd=tmp_path)
     assert check.returncode == 1
-    assert "behaviors.CartPole.trainer_type: unknown trainer type 'sac'" in check.stderr
+    assert "behaviors.CartPole.trainer_type: unknown trainer type 'poca'" in check.stderr
     assert note in check.stderr
     learn = run_command(
         "mlagents-learn", config, "--env", "gymnasium:CartPole-v1", site=site, cwd=tmp_path
     )
     assert learn.returncode == 1
-    assert "unknown trainer type 'sac'" in learn.stderr and note in learn.stderr
+    assert "unknown trainer type 'poca'" in learn.stderr and note in learn.stderr
     assert "Traceback" not in learn.stderr
     assert not (tmp_path / "results").exists()
 

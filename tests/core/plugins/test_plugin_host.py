@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import dojo_ppo.plugin
 from dojo.errors import PluginError
 from dojo.hookspecs import hookimpl
 from dojo.plugin_host import FAMILIES, LoadFailure, PluginHost, load_plugins
@@ -29,7 +30,7 @@ class TrainerPlugin:
 @pytest.fixture(scope="module")
 def host() -> PluginHost:
     """What a user with dojo-core and dojo-ppo has."""
-    return load_plugins()
+    return load_plugins(discover=False, extra_plugins=(("ppo", dojo_ppo.plugin),))
 
 
 def test_builtins_and_ppo_are_registered(host: PluginHost) -> None:
@@ -46,7 +47,7 @@ def test_builtins_and_ppo_are_registered(host: PluginHost) -> None:
     ppo = host.registry("trainers").get("ppo")
     assert ppo is not None
     assert (ppo.plugin, ppo.distribution) == ("ppo", "dojo-ppo")
-    assert ppo.extras == {"on_policy": True}
+    assert ppo.factory == "dojo_ppo.trainer:PPOTrainer"
     builtins = [info for info in host.plugins if info.builtin]
     assert {info.distribution for info in builtins} == {"dojo-core"}
     assert host.failures == []

@@ -95,7 +95,19 @@ def configure_torch(options: RunOptions) -> str:
     torch.set_num_threads(int(threads) if threads else 1)
     device = options.torch_settings.device
     if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise ConfigError(
+            f"torch_settings.device / --torch-device {device!r} is not a torch device: use cpu, "
+            "cuda or cuda:N."
+        ) from err
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"torch_settings.device / --torch-device {device!r}: this machine has no CUDA device "
+            "available to torch. Use --torch-device=cpu or leave it unset."
+        )
     return device
 
 

@@ -13,5 +13,4 @@ def dojo_register_trainers(registry: Registry) -> None:
         factory="dojo_ppo.trainer:PPOTrainer",
         schema="dojo_ppo.settings:PPOHyperparametersSchema",
         description="Proximal Policy Optimization (on-policy, clipped surrogate, GAE).",
-        on_policy=True,
     )

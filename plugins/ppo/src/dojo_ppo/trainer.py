@@ -7,6 +7,7 @@ Reading order: :meth:`PPOTrainer.act` (one forward pass for all waiting agents),
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ MIN_BETA = 1e-5
 MAX_GRAD_NORM = 0.5
 
 
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.cpu().numpy()
+
+
 class PPOTrainer(OnPolicyTrainer):
     """PPO with one value head per reward signal, clipped value loss and an entropy bonus."""
 
@@ -48,6 +53,9 @@ class PPOTrainer(OnPolicyTrainer):
             if self.hp.shared_critic
             else Critic(spec.observation_specs, network, names)
         )
+        self.device = torch.device(self.context.device)
+        self.actor.to(self.device)
+        self.critic.to(self.device)
         self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
         # The fused Adam kernel updates every parameter in one call: about 2x faster than the
         # per-tensor loop for the small networks PPO usually trains.
@@ -55,20 +63,26 @@ class PPOTrainer(OnPolicyTrainer):
         self.deterministic = bool(network.deterministic)
         self._mask_width = sum(spec.action_spec.discrete_branches)
 
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        """A tensor on the training device sharing memory with ``array`` when on the CPU."""
+        return torch.from_numpy(array).to(self.device)
+
     # ------------------------------------------------------------------ acting
     def act(self, decision_steps: DecisionSteps) -> ActionOutput:
         n = len(decision_steps)
-        obs = [torch.from_numpy(o) for o in decision_steps.obs]
+        obs = [self._tensor(o) for o in decision_steps.obs]
         masks = allowed_action_mask(decision_steps.action_mask)
+        if masks is not None:
+            masks = masks.to(self.device)
         with self.policy_lock:
             raw, discrete, log_prob, entropy = self.actor.act(obs, masks, self.deterministic)
         continuous = (
-            np.empty((n, 0), np.float32) if raw is None else self.actor.env_actions(raw).numpy()
+            np.empty((n, 0), np.float32) if raw is None else _numpy(self.actor.env_actions(raw))
         )
-        discrete_np = np.empty((n, 0), np.int64) if discrete is None else discrete.numpy()
-        extras = {"log_prob": log_prob.numpy()}
+        discrete_np = np.empty((n, 0), np.int64) if discrete is None else _numpy(discrete)
+        extras = {"log_prob": _numpy(log_prob)}
         if raw is not None:
-            extras["continuous_raw"] = raw.numpy()
+            extras["continuous_raw"] = _numpy(raw)
         return ActionOutput(ActionTuple(continuous, discrete_np), extras, float(entropy.mean()))
 
     # ------------------------------------------------------------------ collecting
@@ -81,13 +95,13 @@ class PPOTrainer(OnPolicyTrainer):
         ]
         next_obs = [np.stack([t.next_obs[i] for t in trajectories]) for i in range(len(obs))]
         if self.settings.network_settings.normalize:
-            tensors = [torch.from_numpy(o) for o in obs]
+            tensors = [self._tensor(o) for o in obs]
             with self.policy_lock:
                 self.actor.update_normalization(tensors)
                 self.critic.update_normalization(tensors)
         with torch.inference_mode():
-            values = self.critic([torch.from_numpy(o) for o in obs])
-            next_values = self.critic([torch.from_numpy(o) for o in next_obs])
+            values = self.critic([self._tensor(o) for o in obs])
+            next_values = self.critic([self._tensor(o) for o in next_obs])
         bootstrap_mask = np.array(
             [0.0 if (t.done and not t.interrupted) else 1.0 for t in trajectories], np.float32
         )
@@ -97,11 +111,11 @@ class PPOTrainer(OnPolicyTrainer):
         advantage_sum = np.zeros((len(trajectories), width), np.float32)
         signal_rewards = [self.signal_rewards(t) for t in trajectories]
         for name, signal in self.reward_signals.items():
-            flat_values = values[name].numpy()
+            flat_values = _numpy(values[name])
             per_traj = [flat_values[s : s + n] for s, n in zip(starts, lengths, strict=True)]
             value_grid = padded(per_traj, width)
             reward_grid = padded([r[name] for r in signal_rewards], width)
-            bootstrap = next_values[name].numpy() * bootstrap_mask
+            bootstrap = _numpy(next_values[name]) * bootstrap_mask
             advantages, returns = gae(
                 reward_grid, value_grid, bootstrap, lengths, signal.gamma, self.hp.lambd
             )
@@ -146,9 +160,7 @@ class PPOTrainer(OnPolicyTrainer):
 
         advantages = rollout["advantages"]
         rollout["advantages"] = (advantages - advantages.mean()) / (advantages.std() + 1e-10)
-        data = {
-            key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in rollout.items()
-        }
+        data = {key: self._tensor(np.ascontiguousarray(value)) for key, value in rollout.items()}
         n_obs = len(self.behavior_spec.observation_specs)
         names = list(self.reward_signals)
         size = len(data["advantages"])
@@ -158,7 +170,7 @@ class PPOTrainer(OnPolicyTrainer):
         value_total = torch.zeros(())
         updates = 0
         for _ in range(int(hp.num_epoch)):
-            order = torch.randperm(size)
+            order = torch.randperm(size, device=self.device)
             for b in range(n_batches):
                 idx = order[b * batch_size : (b + 1) * batch_size]
                 obs = [data[f"obs/{i}"][idx] for i in range(n_obs)]
@@ -234,4 +246,5 @@ class PPOTrainer(OnPolicyTrainer):
 
     def export_onnx(self, path: Path) -> None:
         with self.policy_lock:
-            export_actor(self.actor, self.behavior_spec, path)
+            actor = self.actor if self.device.type == "cpu" else copy.deepcopy(self.actor).cpu()
+        export_actor(actor, self.behavior_spec, path)
