@@ -23,12 +23,12 @@ from dojo_ppo.trainer import PPOTrainer
 HOST = load_plugins()
 
 
-def ppo_settings(**hyperparameters: Any) -> TrainerSettings:
+def ppo_settings(normalize: bool = False, **hyperparameters: Any) -> TrainerSettings:
     behavior = {
         "trainer_type": "ppo",
         "hyperparameters": {"batch_size": 128, "buffer_size": 256, "num_epoch": 4}
         | hyperparameters,
-        "network_settings": {"hidden_units": 32, "num_layers": 2},
+        "network_settings": {"hidden_units": 32, "num_layers": 2, "normalize": normalize},
         "time_horizon": 32,
         "max_steps": 20000,
     }
@@ -174,3 +174,26 @@ def test_checkpoint_round_trip(tmp_path: Path, reset_step: bool) -> None:
     if not reset_step:
         state = restored.optimizer.state_dict()["state"]
         assert state and all(int(s["step"]) > 0 for s in state.values())
+
+
+def test_normalizer_follows_observations_and_survives_checkpoints(tmp_path: Path) -> None:
+    spec = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(1, ()))
+    settings = ppo_settings(normalize=True)
+    trainer = make_trainer(spec, settings, tmp_path)
+    play(trainer, "Pendulum-v1", steps=100)  # 400 steps: cos, sin, angular velocity
+    normalizer = trainer.actor.encoder.normalizer
+    assert normalizer is not None and int(normalizer.count) == trainer.step
+    assert float(normalizer.var[2]) > 1.0  # angular velocity spreads far beyond unit variance
+    path = tmp_path / "checkpoint.pt"
+    trainer.save_checkpoint(path)
+    restored = make_trainer(spec, settings, tmp_path / "other")
+    restored.load_checkpoint(path)
+    for name in ("count", "mean", "var"):
+        torch.testing.assert_close(
+            getattr(restored.actor.encoder.normalizer, name), getattr(normalizer, name)
+        )
+    obs = [torch.randn(20, 3) * 5]
+    torch.testing.assert_close(
+        restored.actor.act(obs, deterministic=True).continuous,
+        trainer.actor.act(obs, deterministic=True).continuous,
+    )
