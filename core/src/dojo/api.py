@@ -178,12 +178,56 @@ class ActionOutput:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass
+class SignalBatch:
+    """Transitions a reward signal rewards or learns from (numpy, batch-first).
+
+    Attributes:
+        obs: one array per observation, ``[B, *shape]``: what the agent saw.
+        next_obs: one array per observation, ``[B, *shape]``: what it saw after acting.
+        continuous: ``[B, continuous_size]`` actions as the environment received them.
+        discrete: ``[B, n_branches]`` int64 actions.
+        rewards: ``[B]`` environment rewards.
+        done: ``[B]`` float, 1 where the episode truly ended after the transition.
+    """
+
+    obs: list[np.ndarray]
+    next_obs: list[np.ndarray]
+    continuous: np.ndarray
+    discrete: np.ndarray
+    rewards: np.ndarray
+    done: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+    @classmethod
+    def from_trajectory(cls, trajectory: Trajectory) -> SignalBatch:
+        """The transitions of one trajectory (its ``next_obs`` closes the last one)."""
+        n = len(trajectory)
+        done = np.zeros(n, np.float32)
+        if trajectory.done and not trajectory.interrupted:
+            done[-1] = 1.0
+        return cls(
+            obs=trajectory.obs,
+            next_obs=[
+                np.concatenate([o[1:], nxt[None]])
+                for o, nxt in zip(trajectory.obs, trajectory.next_obs, strict=True)
+            ],
+            continuous=trajectory.actions.continuous,
+            discrete=trajectory.actions.discrete,
+            rewards=trajectory.rewards,
+            done=done,
+        )
+
+
 class RewardSignal(ABC):
     """A source of reward that a trainer optimises (extrinsic, curiosity, GAIL, ...).
 
-    Constructed as ``Signal(name=..., settings=..., behavior_spec=..., device=...)``. Signals
-    that train networks of their own do it in :meth:`update` from the trainer's minibatches and
-    persist them through :meth:`state_dict`.
+    Constructed as ``Signal(name=..., settings=..., behavior_spec=..., device=...)``. Trainers
+    call :meth:`evaluate` on the transitions they learn from and :meth:`update` on their
+    minibatches (both :class:`SignalBatch`); signals that train networks of their own persist
+    them through :meth:`state_dict`.
 
     Attributes:
         name: the key under ``reward_signals`` (``"extrinsic"``).
@@ -212,13 +256,22 @@ class RewardSignal(ABC):
             self.stat_name = name.capitalize()
 
     @abstractmethod
-    def evaluate(self, trajectory: Trajectory) -> np.ndarray:
-        """Rewards ``[T]`` for the steps of ``trajectory``, *before* :attr:`strength`."""
+    def evaluate(self, batch: SignalBatch) -> np.ndarray:
+        """Rewards ``[B]`` for the transitions of ``batch``, *before* :attr:`strength`."""
 
-    def update(self, batch: Mapping[str, Any]) -> dict[str, float]:
-        """Train the signal's own networks on a trainer minibatch; returns loss stats."""
+    def update(self, batch: SignalBatch) -> dict[str, float]:
+        """Train the signal's own networks on a trainer minibatch.
+
+        Returns:
+            Statistics to report, tag -> value (e.g. ``{"Losses/RND Loss": 0.1}``).
+        """
         del batch
         return {}
+
+    @property
+    def learns(self) -> bool:
+        """Whether :meth:`update` trains anything (trainers skip building batches otherwise)."""
+        return type(self).update is not RewardSignal.update
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors to put in checkpoints (empty when the signal has no parameters)."""

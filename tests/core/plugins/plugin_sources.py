@@ -23,8 +23,8 @@ BONUS_REWARD_SIGNAL = """
     class BonusRewardSignal(RewardSignal):
         stat_name = "Bonus"
 
-        def evaluate(self, trajectory):
-            return np.full(len(trajectory), self.settings.params["bonus"], dtype=np.float32)
+        def evaluate(self, batch):
+            return np.full(len(batch), self.settings.params["bonus"], dtype=np.float32)
 
 
     @hookimpl

@@ -211,6 +211,7 @@ def _registered(host: PluginHost) -> dict[str, Any]:
 
 def test_extra_plugins_come_after_discovered_ones(host: PluginHost) -> None:
     extended = load_plugins(extra_plugins=(("mine", TrainerPlugin("mine")),))
-    assert [info.name for info in extended.plugins][-2:] == ["ppo", "mine"]
-    assert _registered(extended)["trainers"] == ["mine", "ppo"]
+    names = [info.name for info in extended.plugins]
+    assert names[-1] == "mine" and "ppo" in names
+    assert {"mine", "ppo"} <= set(_registered(extended)["trainers"])
     assert _registered(host)["trainers"] == ["ppo"]  # hosts share no state

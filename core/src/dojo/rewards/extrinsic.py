@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dojo.api import RewardSignal, Trajectory
+from dojo.api import RewardSignal, SignalBatch
 
 
 class ExtrinsicRewardSignal(RewardSignal):
@@ -12,5 +12,5 @@ class ExtrinsicRewardSignal(RewardSignal):
 
     stat_name = "Extrinsic"
 
-    def evaluate(self, trajectory: Trajectory) -> np.ndarray:
-        return trajectory.rewards
+    def evaluate(self, batch: SignalBatch) -> np.ndarray:
+        return batch.rewards

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dojo.api import Trainer, Trajectory
+from dojo.api import SignalBatch, Trainer, Trajectory
 
 
 class Rollout:
@@ -69,8 +69,9 @@ class OnPolicyTrainer(Trainer):
         episode ends.
         """
         rewards = {}
+        batch = SignalBatch.from_trajectory(trajectory)
         for name, signal in self.reward_signals.items():
-            values = np.asarray(signal.evaluate(trajectory), dtype=np.float32) * signal.strength
+            values = np.asarray(signal.evaluate(batch), dtype=np.float32) * signal.strength
             rewards[name] = values
             totals = self._episode_signal_rewards[name]
             totals[trajectory.agent_id] += float(values.sum())

@@ -8,6 +8,7 @@ Reading order: :meth:`PPOTrainer.act` (one forward pass for all waiting agents),
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dojo.api import ActionOutput, Trajectory
+from dojo.api import ActionOutput, SignalBatch, Trajectory
 from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.checkpoint import load_state, save_state
@@ -35,6 +36,32 @@ MAX_GRAD_NORM = 0.5
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.cpu().numpy()
+
+
+def _signal_fields(trajectories: list[Trajectory]) -> dict[str, np.ndarray]:
+    """Rollout fields that reward signals learn from: next observations, env actions, ends."""
+    batches = [SignalBatch.from_trajectory(t) for t in trajectories]
+    fields = {
+        "signal/continuous": np.concatenate([b.continuous for b in batches]),
+        "signal/rewards": np.concatenate([b.rewards for b in batches]),
+        "signal/done": np.concatenate([b.done for b in batches]),
+    }
+    for i in range(len(batches[0].next_obs)):
+        fields[f"signal/next_obs/{i}"] = np.concatenate([b.next_obs[i] for b in batches])
+    return fields
+
+
+def _signal_batch(rollout: dict[str, np.ndarray], idx: np.ndarray, n_obs: int) -> SignalBatch:
+    """The minibatch ``idx`` of the rollout as a :class:`SignalBatch`."""
+    discrete = rollout.get("discrete")
+    return SignalBatch(
+        obs=[rollout[f"obs/{i}"][idx] for i in range(n_obs)],
+        next_obs=[rollout[f"signal/next_obs/{i}"][idx] for i in range(n_obs)],
+        continuous=rollout["signal/continuous"][idx],
+        discrete=np.zeros((len(idx), 0), np.int64) if discrete is None else discrete[idx],
+        rewards=rollout["signal/rewards"][idx],
+        done=rollout["signal/done"][idx],
+    )
 
 
 class PPOTrainer(OnPolicyTrainer):
@@ -61,6 +88,7 @@ class PPOTrainer(OnPolicyTrainer):
         # per-tensor loop for the small networks PPO usually trains.
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.hp.learning_rate, fused=True)
         self.deterministic = bool(network.deterministic)
+        self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
         self._mask_width = sum(spec.action_spec.discrete_branches)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
@@ -126,6 +154,8 @@ class PPOTrainer(OnPolicyTrainer):
                 f"Policy/{signal.stat_name} Value Estimate", float(flat_values.mean())
             )
         fields["advantages"] = (advantage_sum / max(1, len(self.reward_signals)))[valid]
+        if self._learning_signals:
+            fields.update(_signal_fields(trajectories))
         for i, o in enumerate(obs):
             fields[f"obs/{i}"] = o
         fields["log_prob"] = np.concatenate([t.extras["log_prob"] for t in trajectories])
@@ -161,6 +191,7 @@ class PPOTrainer(OnPolicyTrainer):
         advantages = rollout["advantages"]
         rollout["advantages"] = (advantages - advantages.mean()) / (advantages.std() + 1e-10)
         data = {key: self._tensor(np.ascontiguousarray(value)) for key, value in rollout.items()}
+        signal_stats: dict[str, list[float]] = defaultdict(list)
         n_obs = len(self.behavior_spec.observation_specs)
         names = list(self.reward_signals)
         size = len(data["advantages"])
@@ -207,12 +238,18 @@ class PPOTrainer(OnPolicyTrainer):
                 torch.nn.utils.clip_grad_norm_(self.parameters, MAX_GRAD_NORM)
                 with self.policy_lock:
                     self.optimizer.step()
+                for signal in self._learning_signals:
+                    batch = _signal_batch(rollout, idx.cpu().numpy(), n_obs)
+                    for tag, value in signal.update(batch).items():
+                        signal_stats[tag].append(value)
                 policy_total += policy_loss.detach()
                 value_total += value_loss.detach()
                 updates += 1
         stats = self.context.stats
         stats.add_stat("Losses/Policy Loss", float(policy_total) / updates)
         stats.add_stat("Losses/Value Loss", float(value_total) / updates)
+        for tag, values in signal_stats.items():
+            stats.add_stat(tag, float(np.mean(values)))
         stats.add_stat("Policy/Learning Rate", lr)
         stats.add_stat("Policy/Epsilon", epsilon)
         stats.add_stat("Policy/Beta", beta)
