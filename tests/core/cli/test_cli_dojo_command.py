@@ -99,7 +99,6 @@ def test_upgrade_converts_an_old_file_with_its_curriculum(name: str, tmp_path: P
     assert lessons[0]["name"] == "Lesson0"
     upgraded = tmp_path / "upgraded.yaml"
     upgraded.write_text(result.stdout)
-    # the output is a current-format file (it only fails on the missing curiosity plugin)
+    # the output is a current-format file that passes the check (curiosity is dojo-rewards')
     check = dojo("config", "check", str(upgraded))
-    assert "unknown reward signal 'curiosity'" in check.stderr
-    assert "Lesson" not in check.stderr
+    assert check.returncode == 0, check.stderr
