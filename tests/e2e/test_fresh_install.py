@@ -92,3 +92,15 @@ def test_core_and_ppo_install_into_a_fresh_venv_and_train(tmp_path: Path) -> Non
     ):
         assert (run_dir / artifact).is_file(), artifact
     assert list((run_dir / "CartPole").glob("events.out.tfevents*"))
+
+    # (c) intrinsic reward signals live in dojo-rewards, which this install does not have.
+    curious = cartpole_config(max_steps=2000)
+    curious["behaviors"]["CartPole"]["reward_signals"] = {"extrinsic": {}, "curiosity": {}}
+    write_config(tmp_path / "curious.yaml", curious)
+    refused = run_command(
+        [str(venv / "bin" / "mlagents-learn"), "curious.yaml", "--results-dir=results2"], tmp_path
+    )
+    assert refused.returncode == 1
+    assert "unknown reward signal 'curiosity'" in refused.stderr
+    assert "pip install dojo-rewards" in refused.stderr
+    assert not (tmp_path / "results2").exists()
