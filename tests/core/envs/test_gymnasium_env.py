@@ -354,16 +354,22 @@ def test_unknown_id_suggests_close_match():
 
 
 def test_unsupported_observation_space_names_space_and_env():
-    obs_space = spaces.Dict({"a": spaces.Box(0, 1, (2,))})
+    obs_space = spaces.Text(8)
     toy = ToyEnv(spaces.Discrete(2), obs_space)
-    with pytest.raises(EnvError, match=r"observation space Dict\(.*not supported") as info:
+    with pytest.raises(EnvError, match=r"observation space Text\(.*not supported") as info:
         GymnasiumEnvironment([toy])
     assert "ToyEnv" in str(info.value)
 
 
+def test_dict_observation_without_any_encodable_part_is_rejected():
+    toy = ToyEnv(spaces.Discrete(2), spaces.Dict({"mission": spaces.Text(8)}))
+    with pytest.raises(EnvError, match=r"observation space Dict\(.*not supported"):
+        GymnasiumEnvironment([toy])
+
+
 def test_unsupported_action_space_names_space():
-    toy = ToyEnv(spaces.Tuple((spaces.Discrete(2), spaces.Discrete(3))))
-    with pytest.raises(EnvError, match=r"action space Tuple\(.*not supported"):
+    toy = ToyEnv(spaces.Tuple((spaces.Discrete(2), spaces.Text(3))))
+    with pytest.raises(EnvError, match=r"action space Text\(.*not supported"):
         GymnasiumEnvironment([toy], behavior_name="Toy")
 
 

@@ -114,7 +114,12 @@ class Critic(nn.Module):
     ) -> None:
         super().__init__()
         _check_network_settings(network_settings)
-        self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
+        self.encoder = ObservationEncoder(
+            observation_specs,
+            network_settings.normalize,
+            vis_encode_type=network_settings.vis_encode_type,
+            hidden_units=network_settings.hidden_units,
+        )
         self.body = LinearBody(
             self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
         )
@@ -154,7 +159,12 @@ class Actor(nn.Module):
         _check_network_settings(network_settings)
         self.observation_specs = tuple(observation_specs)
         self.action_spec = action_spec
-        self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
+        self.encoder = ObservationEncoder(
+            observation_specs,
+            network_settings.normalize,
+            vis_encode_type=network_settings.vis_encode_type,
+            hidden_units=network_settings.hidden_units,
+        )
         self.body = LinearBody(
             self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
         )

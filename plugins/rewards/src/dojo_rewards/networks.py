@@ -19,7 +19,12 @@ class StateEncoder(nn.Module):
 
     def __init__(self, specs: Sequence[ObservationSpec], settings: NetworkSettings) -> None:
         super().__init__()
-        self.observations = ObservationEncoder(specs, settings.normalize)
+        self.observations = ObservationEncoder(
+            specs,
+            settings.normalize,
+            vis_encode_type=settings.vis_encode_type,
+            hidden_units=settings.hidden_units,
+        )
         self.body = LinearBody(
             self.observations.output_size, settings.hidden_units, settings.num_layers
         )
