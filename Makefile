@@ -8,10 +8,10 @@ TORCH := torch==2.13.0
 
 .PHONY: setup demo test lint format bench docs clean
 
-$(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml plugins/rewards/pyproject.toml pyproject.toml
+$(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml plugins/rewards/pyproject.toml plugins/sac/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ./core -e ./plugins/ppo -e ./plugins/rewards pytest ruff
+	$(BIN)/python -m pip install --quiet -e ./core -e ./plugins/ppo -e ./plugins/rewards -e ./plugins/sac pytest ruff
 	touch $(STAMP)
 
 setup: $(STAMP)

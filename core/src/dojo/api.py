@@ -425,7 +425,8 @@ class Trainer(ABC):
         """Export the policy to ONNX with ML-Agents' input and output names."""
 
     def close(self) -> None:  # noqa: B027
-        """Stop background work (threaded updates); called once at the end of the run."""
+        """Stop background work and persist end-of-run state (e.g. a replay buffer); called
+        once at the end of the run, after the final checkpoint."""
 
     @property
     def threaded(self) -> bool:

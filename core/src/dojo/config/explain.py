@@ -29,6 +29,7 @@ _DEFAULT_TEXT = {
     "team_change": "5 × save_steps",
     "beta_schedule": "learning_rate_schedule if given, else linear",
     "epsilon_schedule": "learning_rate_schedule if given, else linear",
+    "reward_signal_steps_per_update": "steps_per_update",
 }
 
 

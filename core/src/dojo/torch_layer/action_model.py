@@ -8,6 +8,11 @@ Conventions (ML-Agents 1.x, so exported models behave the same in Unity):
   unless ``conditional_sigma`` makes it a linear function of the hidden features, clamped to
   [-20, 2] (what SAC uses). The *raw* sample is what log-probabilities are computed on; the
   environment receives :func:`continuous_env_action` of it, ``clip(raw, -3, 3) / 3``.
+- with ``tanh_squash`` (SAC, as ML-Agents' ``tanh_squash=True``) the sample is ``tanh`` of the
+  Gaussian sample: already in [-1, 1], sent to the environment as is, and its log-probability
+  carries the change-of-variables correction ``-sum log(1 - tanh(u)^2)``. The reported entropy is
+  the entropy of the underlying Gaussian (the squashed one has no closed form; ML-Agents reports
+  the same).
 - discrete actions: one categorical distribution per branch. An action mask has 1 for an
   allowed action and 0 for a masked one (the ONNX ``action_masks`` convention; the Unity
   protocol's ``True = masked`` is converted by :func:`allowed_action_mask`). Masked logits are
@@ -48,7 +53,8 @@ class ActionSample(NamedTuple):
     """Sampled actions of ``n`` agents and their statistics.
 
     Attributes:
-        continuous: ``[n, continuous_size]`` raw Gaussian sample (unclipped), or ``None``.
+        continuous: ``[n, continuous_size]`` raw Gaussian sample (unclipped), or, with
+            ``tanh_squash``, the squashed sample in [-1, 1]; ``None`` without continuous actions.
         discrete: ``[n, n_branches]`` int64 action indices, or ``None``.
         log_prob: ``[n]`` joint log-probability of the actions (nats).
         entropy: ``[n]`` joint entropy of the action distribution (nats).
@@ -131,16 +137,22 @@ class ActionModel(nn.Module):
         action_spec: continuous size and discrete branch sizes.
         conditional_sigma: make the Gaussian log std a function of the features (SAC) instead of
             a free parameter (PPO).
+        tanh_squash: squash continuous samples with ``tanh`` (SAC) instead of clipping them.
     """
 
     def __init__(
-        self, hidden_size: int, action_spec: ActionSpec, conditional_sigma: bool = False
+        self,
+        hidden_size: int,
+        action_spec: ActionSpec,
+        conditional_sigma: bool = False,
+        tanh_squash: bool = False,
     ) -> None:
         super().__init__()
         self.action_spec = action_spec
         self.continuous_size = action_spec.continuous_size
         self.branches = tuple(int(b) for b in action_spec.discrete_branches)
         self.conditional_sigma = conditional_sigma
+        self.tanh_squash = tanh_squash
         if self.continuous_size == 0 and not self.branches:
             raise ValueError("the action spec has neither continuous actions nor branches")
 
@@ -225,13 +237,7 @@ class ActionModel(nn.Module):
         continuous = discrete = None
         log_prob = entropy = None
         if dist.mean is not None:
-            if deterministic:
-                continuous = dist.mean
-                noise = torch.zeros_like(dist.mean)
-            else:
-                noise = torch.randn_like(dist.mean)
-                continuous = torch.addcmul(dist.mean, noise, dist.log_std.exp())
-            log_prob, entropy = _gaussian_stats(noise, dist.log_std)
+            continuous, log_prob, entropy = self.sample_continuous(dist, deterministic)
         if dist.discrete_log_probs is not None:
             logp = dist.discrete_log_probs
             discrete = logp.argmax(dim=2) if deterministic else sample_discrete(logp)
@@ -240,6 +246,25 @@ class ActionModel(nn.Module):
             entropy = d_entropy if entropy is None else entropy + d_entropy
         return ActionSample(continuous, discrete, log_prob, entropy)
 
+    def sample_continuous(
+        self, dist: ActionDistribution, deterministic: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Continuous actions ``[n, c]`` of ``dist`` (reparameterised: differentiable), their
+        log-probability ``[n]`` and the Gaussian's entropy ``[n]``; squashed with
+        ``tanh_squash``."""
+        assert dist.mean is not None and dist.log_std is not None
+        if deterministic:
+            continuous = dist.mean
+            noise = torch.zeros_like(dist.mean)
+        else:
+            noise = torch.randn_like(dist.mean)
+            continuous = torch.addcmul(dist.mean, noise, dist.log_std.exp())
+        log_prob, entropy = _gaussian_stats(noise, dist.log_std)
+        if self.tanh_squash:
+            log_prob = log_prob - _tanh_log_det(continuous)
+            continuous = torch.tanh(continuous)
+        return continuous, log_prob, entropy
+
     def evaluate(
         self,
         hidden: torch.Tensor,
@@ -247,15 +272,22 @@ class ActionModel(nn.Module):
         continuous: torch.Tensor | None,
         discrete: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Joint ``log_prob`` ``[n]`` of given actions (raw continuous ``[n, c]``, discrete
-        ``[n, branches]`` int64) and the distribution's joint ``entropy`` ``[n]``."""
+        """Joint ``log_prob`` ``[n]`` of given actions (raw continuous ``[n, c]``, or squashed
+        ones in (-1, 1) with ``tanh_squash``; discrete ``[n, branches]`` int64) and the
+        distribution's joint ``entropy`` ``[n]``."""
         dist = self.distribution(hidden, masks)
         log_prob = entropy = None
         if dist.mean is not None:
             if continuous is None:
                 raise ValueError("continuous actions are required by this action spec")
+            if self.tanh_squash:
+                # atanh of an action at +-1 is infinite: stay just inside the open interval.
+                limit = 1.0 - 1e-6
+                continuous = torch.atanh(torch.clamp(continuous, -limit, limit))
             noise = (continuous - dist.mean) * torch.exp(-dist.log_std)
             log_prob, entropy = _gaussian_stats(noise, dist.log_std)
+            if self.tanh_squash:
+                log_prob = log_prob - _tanh_log_det(continuous)
         if dist.discrete_log_probs is not None:
             if discrete is None:
                 raise ValueError("discrete actions are required by this action spec")
@@ -277,6 +309,12 @@ def _gaussian_stats(
     log_prob = -0.5 * noise.square().sum(dim=-1) - log_normalizer
     entropy = (log_normalizer + 0.5 * size).expand(noise.shape[0])
     return log_prob, entropy
+
+
+def _tanh_log_det(raw: torch.Tensor) -> torch.Tensor:
+    """``sum log(1 - tanh(raw)^2)`` over the last axis, ``[n]``, in the numerically stable form
+    ``2 (log 2 - raw - softplus(-2 raw))`` (no log of a number that rounds to 0)."""
+    return (2.0 * (math.log(2.0) - raw - F.softplus(-2.0 * raw))).sum(dim=-1)
 
 
 def _categorical_stats(

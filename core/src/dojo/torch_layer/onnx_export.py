@@ -6,7 +6,8 @@ Graph interface (ML-Agents ``model_serialization.py``, model API version 3):
 - inputs ``obs_0`` ... ``obs_{N-1}`` ``[batch, *shape]`` float32, and ``action_masks``
   ``[batch, sum(branches)]`` float32 (1 = allowed) when there are discrete branches;
 - outputs ``version_number`` (= [3]), ``memory_size`` (= [0]), then, if there are continuous
-  actions, ``continuous_actions`` (sampled, ``clip(-3, 3) / 3``),
+  actions, ``continuous_actions`` (sampled, ``clip(-3, 3) / 3``, or ``tanh`` of the sample for
+  a ``tanh_squash`` actor, as ML-Agents' SAC exports),
   ``continuous_action_output_shape`` (= [continuous_size]), ``deterministic_continuous_actions``,
   and, if there are branches, ``discrete_actions`` (sampled indices ``[batch, branches]``),
   ``discrete_action_output_shape`` (= [[branch sizes]]), ``deterministic_discrete_actions``.
@@ -68,11 +69,8 @@ class _ExportedActor(nn.Module):
         outputs = [self.version_number, self.memory_size]
         if self.has_continuous:
             sampled = dist.mean + torch.randn_like(dist.mean) * torch.exp(dist.log_std)
-            outputs += [
-                continuous_env_action(sampled),
-                self.continuous_shape,
-                continuous_env_action(dist.mean),
-            ]
+            to_env = torch.tanh if self.actor.action_model.tanh_squash else continuous_env_action
+            outputs += [to_env(sampled), self.continuous_shape, to_env(dist.mean)]
         if self.has_discrete:
             outputs += [
                 sample_discrete(dist.discrete_log_probs),

@@ -1,0 +1,189 @@
+"""A fixed-capacity replay buffer for off-policy trainers (SAC, ...): a preallocated ring of arrays.
+
+Each field (``"obs/0"``, ``"next_obs/0"``, ``"continuous"``, ``"rewards"``, ``"done"``, ...) is
+one numpy array ``[capacity, *shape]`` allocated when the buffer is built; adding transitions
+writes rows (wrapping around, oldest first overwritten) and sampling is one fancy index per
+field. No Python object exists per transition, so memory is bounded by ``capacity`` whatever
+the run length (``np.zeros`` maps untouched pages lazily, so a large ``buffer_size`` costs only
+the rows actually filled until the ring wraps).
+
+Persistence (SAC's ``save_replay_buffer``): :meth:`ReplayBuffer.save` writes the filled rows in
+insertion order to an uncompressed ``.npz`` file, atomically (temporary file + rename).
+ML-Agents writes ``last_replay_buffer.hdf5``; dojo writes ``last_replay_buffer.npz`` because
+h5py is not a dependency, and names the file after its real format.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dojo.errors import RunError
+
+#: File name of a persisted replay buffer in a behavior's artifact folder.
+REPLAY_BUFFER_FILE = "last_replay_buffer.npz"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Shape of one row (without the leading transition axis) and its dtype."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @classmethod
+    def of(cls, shape: tuple[int, ...], dtype: type | np.dtype = np.float32) -> FieldSpec:
+        return cls(tuple(int(s) for s in shape), np.dtype(dtype))
+
+
+class ReplayBuffer:
+    """The last ``capacity`` transitions, one preallocated array per field.
+
+    Args:
+        capacity: maximum number of transitions kept (``buffer_size``).
+        fields: field name -> :class:`FieldSpec` of one row.
+
+    Attributes:
+        size: transitions currently held (at most ``capacity``).
+        position: the row the next transition is written to.
+    """
+
+    def __init__(self, capacity: int, fields: Mapping[str, FieldSpec]) -> None:
+        if capacity < 1:
+            raise ValueError(f"a replay buffer needs a capacity of at least 1, not {capacity}")
+        if not fields:
+            raise ValueError("a replay buffer needs at least one field")
+        self.capacity = int(capacity)
+        self.fields = dict(fields)
+        self._data = {
+            name: np.zeros((self.capacity, *spec.shape), dtype=spec.dtype)
+            for name, spec in self.fields.items()
+        }
+        self.size = 0
+        self.position = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated for the arrays (fixed at construction)."""
+        return sum(array.nbytes for array in self._data.values())
+
+    def add(self, rows: Mapping[str, np.ndarray]) -> None:
+        """Append ``n`` transitions: every field, each array ``[n, *shape]``.
+
+        When more than ``capacity`` rows are given only the last ``capacity`` are kept; when the
+        ring is full the oldest rows are overwritten.
+        """
+        if set(rows) != set(self._data):
+            missing = sorted(set(self._data) - set(rows))
+            extra = sorted(set(rows) - set(self._data))
+            raise ValueError(f"replay rows must have every field: missing {missing}, extra {extra}")
+        lengths = {len(array) for array in rows.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"replay fields have different numbers of rows: {sorted(lengths)}")
+        (n,) = lengths
+        if n == 0:
+            return
+        skip = max(0, n - self.capacity)
+        n -= skip
+        start = self.position
+        first = min(n, self.capacity - start)  # rows before the end of the ring
+        for name, array in rows.items():
+            store = self._data[name]
+            source = array[skip:]
+            store[start : start + first] = source[:first]
+            if first < n:
+                store[: n - first] = source[first:]
+        self.position = (start + n) % self.capacity
+        self.size = min(self.capacity, self.size + n)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``batch_size`` transitions drawn uniformly with replacement: field -> ``[b, *shape]``.
+
+        The arrays are fresh copies (safe to hand to torch with ``torch.from_numpy``).
+        """
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        index = rng.integers(0, self.size, size=batch_size)
+        return {name: array[index] for name, array in self._data.items()}
+
+    # ------------------------------------------------------------------ persistence
+    def ordered(self) -> dict[str, np.ndarray]:
+        """The held transitions, oldest first: field -> ``[size, *shape]`` (copies)."""
+        if self.size < self.capacity:
+            return {name: array[: self.size].copy() for name, array in self._data.items()}
+        order = np.concatenate(
+            [np.arange(self.position, self.capacity), np.arange(0, self.position)]
+        )
+        return {name: array[order] for name, array in self._data.items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild the contents: the fields (oldest first)."""
+        return self.ordered()
+
+    def load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Replace the contents with ``state`` (from :meth:`state`); a saved buffer larger than
+        ``capacity`` keeps its newest rows.
+
+        Raises:
+            RunError: the fields or their row shapes do not match this buffer's.
+        """
+        if set(state) != set(self._data):
+            raise RunError(
+                f"the saved replay buffer has fields {sorted(state)}, this trainer expects "
+                f"{sorted(self._data)} (was it saved for another behavior or action spec?)"
+            )
+        for name, array in state.items():
+            spec = self.fields[name]
+            if tuple(array.shape[1:]) != spec.shape:
+                raise RunError(
+                    f"the saved replay buffer's field {name!r} has rows of shape "
+                    f"{tuple(array.shape[1:])}, this trainer expects {spec.shape}"
+                )
+        self.size = 0
+        self.position = 0
+        self.add(
+            {
+                name: np.asarray(array, dtype=self.fields[name].dtype)
+                for name, array in state.items()
+            }
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Atomically write the contents to ``path`` (an uncompressed ``.npz``); returns it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "wb") as file:
+                # Keys may hold "/", which np.savez keeps as archive member names.
+                np.savez(file, **self.state())
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp_path, path)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Replace the contents with a file written by :meth:`save`.
+
+        Raises:
+            RunError: the file cannot be read or does not match this buffer.
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                state = {name: archive[name] for name in archive.files}
+        except (OSError, ValueError) as err:
+            raise RunError(f"replay buffer {path} cannot be read: {err}") from err
+        self.load_state(state)

@@ -1,0 +1,273 @@
+"""The SAC trainer on real Gymnasium environments and hand-made specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+from dojo.api import TrainerContext, Trajectory
+from dojo.config.loader import resolve_run_options
+from dojo.config.settings import EnvSettings, TrainerSettings
+from dojo.envs.base import ActionSpec, ActionTuple, BehaviorSpec, DecisionSteps, ObservationSpec
+from dojo.envs.gymnasium_env import make_gymnasium_environment
+from dojo.plugin_host import load_plugins
+from dojo.rewards.extrinsic import ExtrinsicRewardSignal
+from dojo.stats.reporter import StatsReporter
+from dojo.torch_layer.onnx_export import onnx_names
+from dojo.training.agent_processor import AgentProcessor
+from dojo_sac.trainer import SACTrainer
+
+HOST = load_plugins()
+PENDULUM = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(continuous_size=1))
+
+
+def sac_settings(network: dict | None = None, **hyperparameters: Any) -> TrainerSettings:
+    behavior = {
+        "trainer_type": "sac",
+        "hyperparameters": {"batch_size": 64, "buffer_size": 10000} | hyperparameters,
+        "network_settings": {"hidden_units": 64, "num_layers": 2} | (network or {}),
+        "time_horizon": 8,
+        "max_steps": 20000,
+    }
+    options = resolve_run_options({"behaviors": {"B": behavior}}, {}, HOST, "test")
+    return options.behaviors["B"]
+
+
+def make_trainer(
+    spec: BehaviorSpec, settings: TrainerSettings, folder: Path, seed: int = 0
+) -> SACTrainer:
+    signals = {
+        name: ExtrinsicRewardSignal(name=name, settings=s, behavior_spec=spec)
+        for name, s in settings.reward_signals.items()
+    }
+    context = TrainerContext(
+        folder, seed=seed, device="cpu", training=True, stats=StatsReporter("B", [])
+    )
+    return SACTrainer(
+        behavior_name="B",
+        behavior_spec=spec,
+        settings=settings,
+        reward_signals=signals,
+        context=context,
+    )
+
+
+def play(trainer: SACTrainer, env_id: str, steps: int, num_envs: int = 1) -> StatsReporter:
+    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps (the training loop in small)."""
+    env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
+    env.reset()
+    (name,) = env.behavior_specs
+    processor = AgentProcessor(env.behavior_specs[name], 8, trainer.context.stats)
+    for _ in range(steps):
+        decision, terminal = env.get_steps(name)
+        trajectories = processor.record_outcome(decision, terminal)
+        if trajectories:
+            trainer.process_trajectories(trajectories)
+            trainer.advance()
+        output = trainer.act(decision)
+        processor.record_actions(decision, output)
+        env.set_actions(name, output.actions)
+        env.step()
+    env.close()
+    return trainer.context.stats
+
+
+def random_trajectories(spec: BehaviorSpec, count: int, length: int, seed: int) -> list[Trajectory]:
+    """Trajectories of random observations and actions (every third one ends its episode)."""
+    rng = np.random.default_rng(seed)
+    action_spec = spec.action_spec
+    out = []
+    for k in range(count):
+        discrete = (
+            np.stack([rng.integers(0, b, length) for b in action_spec.discrete_branches], axis=1)
+            if action_spec.discrete_branches
+            else np.zeros((length, 0), np.int64)
+        )
+        out.append(
+            Trajectory(
+                obs=[
+                    rng.normal(size=(length, *o.shape)).astype(np.float32)
+                    for o in spec.observation_specs
+                ],
+                next_obs=[
+                    rng.normal(size=o.shape).astype(np.float32) for o in spec.observation_specs
+                ],
+                actions=ActionTuple(
+                    rng.uniform(-1, 1, (length, action_spec.continuous_size)).astype(np.float32),
+                    discrete.astype(np.int64),
+                ),
+                action_mask=None,
+                rewards=rng.normal(size=length).astype(np.float32),
+                extras={},
+                done=k % 3 == 2,
+                interrupted=False,
+                agent_id=k % 4,
+            )
+        )
+    return out
+
+
+def test_learns_pendulum_in_a_short_run(tmp_path: Path) -> None:
+    settings = sac_settings(learning_rate=1e-3, batch_size=128, buffer_init_steps=100)
+    trainer = make_trainer(PENDULUM, settings, tmp_path / "B")
+    stats = play(trainer, "Pendulum-v1", steps=2400)
+    returns = stats.peek("Environment/Cumulative Reward")
+    early, late = np.mean(returns[:3]), np.mean(returns[-3:])
+    # A random policy scores about -1200 to -1500; seeded, this run ends near -800.
+    assert late > early + 400, (returns[:3], returns[-3:])
+    assert trainer.update_steps == trainer.step - 100  # one per step after buffer_init_steps
+    for tag in (
+        "Losses/Q1 Loss",
+        "Losses/Q2 Loss",
+        "Losses/Policy Loss",
+        "Losses/Value Loss",
+        "Policy/Continuous Entropy Coeff",
+        "Policy/Learning Rate",
+        "Policy/Extrinsic Value",
+        "Policy/Extrinsic Reward",
+    ):
+        assert stats.peek(tag), tag
+    # Episodes are 200 steps: the extrinsic signal's total is the environment return.
+    np.testing.assert_allclose(stats.peek("Policy/Extrinsic Reward"), returns, rtol=1e-5)
+
+
+def test_squashed_actions_stay_in_range_and_the_cadence_follows_steps_per_update(
+    tmp_path: Path,
+) -> None:
+    settings = sac_settings(steps_per_update=4, buffer_init_steps=64, batch_size=32)
+    trainer = make_trainer(PENDULUM, settings, tmp_path / "B")
+    play(trainer, "Pendulum-v1", steps=400, num_envs=2)  # 800 agent steps
+    # Each copy's last 8 steps are still in flight: they are cut at the next step.
+    assert trainer.step == 800 - 2 * 8
+    assert trainer.update_steps == (trainer.step - 64) // 4
+    steps = DecisionSteps(
+        [np.random.default_rng(1).normal(size=(512, 3)).astype(np.float32) * 10],
+        np.zeros(512, np.float32),
+        np.arange(512),
+        None,
+    )
+    actions = trainer.act(steps).actions.continuous
+    assert actions.shape == (512, 1) and np.abs(actions).max() <= 1.0
+    assert np.abs(actions).max() > 0.9  # tanh, not clip(x, -3, 3) / 3 of a unit Gaussian
+
+
+def test_masked_actions_are_never_chosen_and_have_no_probability(tmp_path: Path) -> None:
+    spec = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3, 2)))
+    trainer = make_trainer(spec, sac_settings(), tmp_path / "B")
+    n = 64
+    mask = np.zeros((n, 5), dtype=bool)  # True = disabled, as environments report it
+    mask[: n // 2, 0] = mask[: n // 2, 1] = True  # first half: branch 0 may only pick 2
+    mask[n // 2 :, 4] = True  # second half: branch 1 may only pick 0
+    steps = DecisionSteps(
+        [np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)],
+        np.zeros(n, np.float32),
+        np.arange(n),
+        mask,
+    )
+    for _ in range(20):
+        actions = trainer.act(steps).actions.discrete
+        assert (actions[: n // 2, 0] == 2).all()
+        assert (actions[n // 2 :, 1] == 0).all()
+    # The masks go through the replay buffer into the updates: policy and soft values give
+    # masked actions probability 0, so training stays finite.
+    trajectories = random_trajectories(spec, count=20, length=8, seed=0)
+    for t in trajectories:
+        t.action_mask = np.tile(mask[:1], (len(t), 1))
+        t.actions.discrete[:, 0] = 2
+    trainer.process_trajectories(trajectories)
+    trainer.advance()
+    assert trainer.update_steps == 160
+    batch = trainer.sample_batch()
+    assert (batch["masks"][:, :2] == 0).all() and (batch["next_masks"][:, :2] == 0).all()
+    _, _, log_probs = trainer._policy(
+        [torch.from_numpy(batch["obs/0"])], torch.from_numpy(batch["masks"])
+    )
+    assert (log_probs[:, 0, :2].exp() == 0).all()
+    assert all(np.isfinite(p.detach().numpy()).all() for p in trainer.parameters)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        BehaviorSpec((ObservationSpec((4,)), ObservationSpec((2,))), ActionSpec(2, (3, 2))),
+        BehaviorSpec((ObservationSpec((5,)),), ActionSpec(0, (4,))),
+    ],
+    ids=["hybrid", "discrete"],
+)
+def test_hybrid_and_discrete_specs_train(spec: BehaviorSpec, tmp_path: Path) -> None:
+    trainer = make_trainer(spec, sac_settings(network={"normalize": True}), tmp_path / "B")
+    before = [p.detach().clone() for p in trainer.parameters]
+    trainer.process_trajectories(random_trajectories(spec, count=30, length=8, seed=1))
+    trainer.advance()
+    assert trainer.update_steps == 240
+    after = list(trainer.parameters)
+    assert all(np.isfinite(p.detach().numpy()).all() for p in after)
+    assert all(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    coefficients = trainer.context.stats.peek("Policy/Discrete Entropy Coeff")
+    assert coefficients and coefficients[-1] != 1.0
+    if spec.action_spec.continuous_size:
+        assert trainer.context.stats.peek("Policy/Continuous Entropy Coeff")
+
+
+def test_checkpoint_round_trip_restores_policy_step_cadence_and_replay(tmp_path: Path) -> None:
+    spec = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(1, (3,)))
+    settings = sac_settings()
+    trainer = make_trainer(spec, settings, tmp_path / "B")
+    trainer.process_trajectories(random_trajectories(spec, count=12, length=8, seed=2))
+    trainer.advance()
+    trainer.save_checkpoint(tmp_path / "B" / "checkpoint.pt")
+    trainer.save_replay_buffer()
+
+    restored = make_trainer(spec, settings, tmp_path / "B", seed=5)
+    restored.load_checkpoint(tmp_path / "B" / "checkpoint.pt")
+    assert restored.step == trainer.step == 96
+    assert restored.update_steps == trainer.update_steps
+    for name, array in trainer.replay.ordered().items():
+        np.testing.assert_array_equal(restored.replay.ordered()[name], array)
+    obs = [torch.randn(16, 4)]
+    expected = trainer.actor.act(obs, None, deterministic=True)
+    actual = restored.actor.act(obs, None, deterministic=True)
+    torch.testing.assert_close(actual.continuous, expected.continuous)
+    torch.testing.assert_close(actual.discrete, expected.discrete)
+    for a, b in zip(
+        restored.target_network.parameters(), trainer.target_network.parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b)
+
+    initialized = make_trainer(spec, settings, tmp_path / "C")
+    initialized.load_checkpoint(tmp_path / "B" / "checkpoint.pt", reset_step=True)
+    assert initialized.step == 0 and initialized.update_steps == 0 and len(initialized.replay) == 0
+
+
+def test_onnx_export_of_the_squashed_policy_matches_torch(tmp_path: Path) -> None:
+    spec = BehaviorSpec((ObservationSpec((3,)), ObservationSpec((2,))), ActionSpec(2, (3,)))
+    trainer = make_trainer(spec, sac_settings(network={"normalize": True}), tmp_path / "B")
+    with torch.no_grad():
+        for parameter in trainer.actor.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    path = tmp_path / "B.onnx"
+    trainer.export_onnx(path)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs, outputs = onnx_names(spec)
+    assert [i.name for i in session.get_inputs()] == inputs
+    assert [o.name for o in session.get_outputs()] == outputs
+    obs = [torch.randn(9, 3) * 3, torch.randn(9, 2) * 3]
+    masks = torch.ones(9, 3)
+    masks[:4, 0] = 0
+    feed = {"obs_0": obs[0].numpy(), "obs_1": obs[1].numpy(), "action_masks": masks.numpy()}
+    result = dict(zip(outputs, session.run(None, feed), strict=True))
+    expected = trainer.actor.act(obs, masks, deterministic=True)
+    np.testing.assert_allclose(
+        result["deterministic_continuous_actions"], expected.continuous.numpy(), atol=1e-5
+    )
+    assert np.abs(expected.continuous.numpy()).max() > 1 / 3  # squashed, not clip / 3
+    np.testing.assert_array_equal(
+        result["deterministic_discrete_actions"], expected.discrete.numpy()
+    )
+    assert np.abs(result["continuous_actions"]).max() <= 1.0
+    assert (result["discrete_actions"][:4, 0] != 0).all()
