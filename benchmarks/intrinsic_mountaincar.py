@@ -58,8 +58,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300_000)
     parser.add_argument("--threshold", type=float, default=-160.0)
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel")
+    parser.add_argument("--kinds", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     args = parser.parse_args()
-    jobs = [(kind, seed) for kind in CONFIGS for seed in args.seeds]
+    jobs = [(kind, seed) for kind in args.kinds for seed in args.seeds]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
         curves = dict(
             zip(jobs, pool.map(lambda job: train(*job, args.steps, Path(tmp)), jobs), strict=True)

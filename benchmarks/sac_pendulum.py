@@ -20,61 +20,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import yaml
+from comparison import ROOT, episode_recorder, measure, print_table, run_dojo
 
-ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = -200.0
 WINDOW = 1000
-FRAMEWORKS = ("dojo", "sb3")
+NAMES = {"dojo": "dojo", "dojo-bf16": "dojo (bfloat16)", "sb3": "Stable-Baselines3"}
 
 
-def window_means(episodes: list[tuple[int, float]], window: int) -> list[tuple[int, float]]:
-    """Mean return of the episodes finished in each ``window`` of steps: (window end, mean)."""
-    out: list[tuple[int, float]] = []
-    bucket: list[float] = []
-    boundary = window
-    for step, ret in episodes:
-        while step >= boundary:
-            if bucket:
-                out.append((boundary, sum(bucket) / len(bucket)))
-            bucket = []
-            boundary += window
-        bucket.append(ret)
-    return out
-
-
-def first_reaching(points: list[tuple[int, float]], threshold: float) -> int | None:
-    return next((step for step, value in points if value >= threshold), None)
-
-
-# ------------------------------------------------------------------------------ workers
 def run_sb3(seed: int, steps: int) -> dict:
     import gymnasium as gym
     import torch
     from stable_baselines3 import SAC
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
 
     torch.set_num_threads(1)
-
-    class Episodes(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.episodes: list[tuple[int, float]] = []
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode" in info:
-                    self.episodes.append((self.num_timesteps, float(info["episode"]["r"])))
-            return True
 
     env = Monitor(gym.make("Pendulum-v1"))
     model = SAC(
@@ -94,79 +57,20 @@ def run_sb3(seed: int, steps: int) -> dict:
         device="cpu",
         verbose=0,
     )
-    callback = Episodes()
+    callback = episode_recorder()
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=callback)
     seconds = time.perf_counter() - start
     return {"steps": steps, "seconds": seconds, "episodes": callback.episodes}
 
 
-def run_dojo(seed: int, steps: int) -> dict:
+def dojo_config(steps: int) -> dict:
     config = yaml.safe_load((ROOT / "configs" / "sac" / "Pendulum.yaml").read_text())
     behavior = config["behaviors"]["Pendulum"]
     behavior["max_steps"] = steps
     behavior["summary_freq"] = WINDOW
     behavior["checkpoint_interval"] = 10**9
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.yaml"
-        path.write_text(yaml.safe_dump(config))
-        cmd = [
-            str(Path(sys.executable).with_name("mlagents-learn")),
-            str(path),
-            "--run-id=bench",
-            f"--seed={seed}",
-            f"--results-dir={tmp}/results",
-            "--num-threads=1",
-        ]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        run_dir = Path(tmp) / "results" / "bench"
-        timers = json.loads((run_dir / "run_logs" / "timers.json").read_text())
-        seconds = timers["children"]["TrainerController.start_learning"]["total"]
-        points = read_reward_curve(run_dir / "Pendulum")
-    return {"steps": steps, "seconds": seconds, "points": points}
-
-
-def read_reward_curve(folder: Path) -> list[tuple[int, float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    accumulator = EventAccumulator(str(folder))
-    accumulator.Reload()
-    return [(e.step, e.value) for e in accumulator.Scalars("Environment/Cumulative Reward")]
-
-
-# ------------------------------------------------------------------------------ driver
-def worker_main(framework: str, seed: int, steps: int) -> None:
-    result = run_sb3(seed, steps) if framework == "sb3" else run_dojo(seed, steps)
-    print(json.dumps(result))
-
-
-def _environment(framework: str) -> dict[str, str]:
-    env = dict(os.environ)
-    if framework == "dojo-bf16":
-        env["DOJO_SAC_MATMUL"] = "bfloat16"
-    return env
-
-
-def measure(framework: str, seed: int, steps: int) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--worker",
-        framework.removesuffix("-bf16"),
-        "--seeds",
-        str(seed),
-        "--steps",
-        str(steps),
-    ]
-    out = subprocess.run(
-        cmd, check=True, capture_output=True, text=True, env=_environment(framework)
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    if framework == "sb3":
-        result["points"] = window_means([tuple(e) for e in result.pop("episodes")], WINDOW)
-    result["reached"] = first_reaching([tuple(p) for p in result["points"]], THRESHOLD)
-    result["steps_per_second"] = result["steps"] / result["seconds"]
-    return result
+    return config
 
 
 def main() -> None:
@@ -179,43 +83,29 @@ def main() -> None:
     parser.add_argument("--worker", choices=["dojo", "sb3"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker_main(args.worker, args.seeds[0], args.steps)
+        seed = args.seeds[0]
+        if args.worker == "sb3":
+            result = run_sb3(seed, args.steps)
+        else:
+            result = run_dojo(dojo_config(args.steps), "Pendulum", seed)
+        print(json.dumps(result))
         return
 
+    frameworks = ["dojo", "sb3"] + (["dojo-bf16"] if args.bf16 else [])
     rows = []
     for seed in args.seeds:
-        frameworks = (*FRAMEWORKS, "dojo-bf16") if args.bf16 else FRAMEWORKS
         for framework in frameworks:  # alternate so machine noise hits all alike
-            result = measure(framework, seed, args.steps)
+            env = {"DOJO_SAC_MATMUL": "bfloat16"} if framework == "dojo-bf16" else None
+            worker = framework.removesuffix("-bf16")
+            result = measure(__file__, worker, seed, args.steps, WINDOW, THRESHOLD, env)
             rows.append((framework, seed, result))
             print(
                 f"  {framework:9} seed {seed}: {result['steps_per_second']:8.0f} steps/s, "
                 f"reached {THRESHOLD:g} at {result['reached']}",
                 file=sys.stderr,
             )
-
-    def summary(framework: str) -> tuple[float, float | None, list]:
-        results = [r for f, _s, r in rows if f == framework]
-        speed = statistics.median(r["steps_per_second"] for r in results)
-        reached = [r["reached"] for r in results]
-        found = [x for x in reached if x is not None]
-        median = statistics.median(found) if len(found) == len(reached) else None
-        return speed, median, reached
-
-    names = {"dojo": "dojo", "dojo-bf16": "dojo (bfloat16)", "sb3": "Stable-Baselines3"}
-    present = [f for f in ("dojo", "dojo-bf16", "sb3") if any(r[0] == f for r in rows)]
-    results = {f: summary(f) for f in present}
-    sb3_speed = results["sb3"][0]
-    print()
-    print(f"SAC Pendulum-v1, {args.steps} steps, seeds {args.seeds} (median over seeds)")
-    print(
-        f"| framework | env steps/s | steps/s vs SB3 | steps to {THRESHOLD:g} (per seed) "
-        f"| median steps to {THRESHOLD:g} |"
-    )
-    print("|---|---:|---:|---|---:|")
-    for f in present:
-        speed, median, reached = results[f]
-        print(f"| {names[f]} | {speed:,.0f} | {speed / sb3_speed:.2f}x | {reached} | {median} |")
+    title = f"SAC Pendulum-v1, {args.steps} steps, seeds {args.seeds} (median over seeds)"
+    print_table(title, rows, NAMES, THRESHOLD)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,12 @@ only a rough guide):
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import yaml
+from comparison import ROOT, run_dojo
 
-ROOT = Path(__file__).resolve().parents[1]
 GRID_SIZE = 5
 # ML-Agents' minimum image side per encoder (dojo.torch_layer.visual_encoders.MIN_RESOLUTION;
 # repeated so the driver does not import torch).
@@ -57,31 +53,8 @@ def run(encoder: str, steps: int, seed: int, threads: int) -> dict:
     behavior["summary_freq"] = SUMMARY_FREQ
     behavior["checkpoint_interval"] = 10**9
     config["env_settings"]["env_args"] = [f"grid_size={GRID_SIZE}", f"cell_pixels={cell_pixels}"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.yaml"
-        path.write_text(yaml.safe_dump(config))
-        cmd = [
-            str(Path(sys.executable).with_name("mlagents-learn")),
-            str(path),
-            "--run-id=bench",
-            f"--seed={seed}",
-            f"--results-dir={tmp}/results",
-            f"--num-threads={threads}",
-        ]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        run_dir = Path(tmp) / "results" / "bench"
-        timers = json.loads((run_dir / "run_logs" / "timers.json").read_text())
-        seconds = timers["children"]["TrainerController.start_learning"]["total"]
-        points = read_reward_curve(run_dir / "PixelGrid")
-    return {"side": GRID_SIZE * cell_pixels, "seconds": seconds, "points": points}
-
-
-def read_reward_curve(folder: Path) -> list[tuple[int, float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    accumulator = EventAccumulator(str(folder))
-    accumulator.Reload()
-    return [(e.step, e.value) for e in accumulator.Scalars("Environment/Cumulative Reward")]
+    result = run_dojo(config, "PixelGrid", seed, threads)
+    return {**result, "side": GRID_SIZE * cell_pixels}
 
 
 def value_at(points: list[tuple[int, float]], step: int) -> str:
