@@ -9,16 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from dojo.api import TrainerContext
 from dojo.config.loader import resolve_run_options
-from dojo.config.settings import EnvSettings, TrainerSettings
+from dojo.config.settings import TrainerSettings
 from dojo.envs.base import ActionSpec, BehaviorSpec, DecisionSteps, ObservationSpec
-from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.plugin_host import load_plugins
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
-from dojo.stats.reporter import StatsReporter
-from dojo.training.agent_processor import AgentProcessor
 from dojo_ppo.trainer import PPOTrainer
+from tests.training_helpers import build_trainer, play
 
 HOST = load_plugins()
 
@@ -39,40 +36,7 @@ def ppo_settings(normalize: bool = False, **hyperparameters: Any) -> TrainerSett
 def make_trainer(
     spec: BehaviorSpec, settings: TrainerSettings, tmp_path: Path, signals: dict | None = None
 ) -> PPOTrainer:
-    stats = StatsReporter("B", [])
-    if signals is None:
-        signals = {
-            name: ExtrinsicRewardSignal(name=name, settings=s, behavior_spec=spec)
-            for name, s in settings.reward_signals.items()
-        }
-    context = TrainerContext(tmp_path / "B", seed=0, device="cpu", training=True, stats=stats)
-    return PPOTrainer(
-        behavior_name="B",
-        behavior_spec=spec,
-        settings=settings,
-        reward_signals=signals,
-        context=context,
-    )
-
-
-def play(trainer: PPOTrainer, env_id: str, steps: int, num_envs: int = 4) -> StatsReporter:
-    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps (the training loop in small)."""
-    env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
-    env.reset()
-    (name,) = env.behavior_specs
-    processor = AgentProcessor(env.behavior_specs[name], 32, trainer.context.stats)
-    for _ in range(steps):
-        decision, terminal = env.get_steps(name)
-        trajectories = processor.record_outcome(decision, terminal)
-        if trajectories:
-            trainer.process_trajectories(trajectories)
-            trainer.advance()
-        output = trainer.act(decision)
-        processor.record_actions(decision, output)
-        env.set_actions(name, output.actions)
-        env.step()
-    env.close()
-    return trainer.context.stats
+    return build_trainer(PPOTrainer, spec, settings, tmp_path / "B", signals)
 
 
 def cartpole_spec() -> BehaviorSpec:

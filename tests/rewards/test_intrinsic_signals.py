@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ from dojo.config.loader import resolve_run_options
 from dojo.config.settings import TrainerSettings
 from dojo.envs.base import ActionSpec, BehaviorSpec, ObservationSpec
 from dojo.plugin_host import load_plugins
+from dojo_ppo.trainer import PPOTrainer
+from tests.training_helpers import build_trainer, play
 
 HOST = load_plugins()
 SPEC = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(2, (3,)))
@@ -108,11 +109,6 @@ def test_unknown_key_has_the_dotted_path() -> None:
 
 @pytest.mark.parametrize("name", ["curiosity", "rnd"])
 def test_ppo_trains_with_the_signal_and_checkpoints_it(name: str, tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).parents[1] / "ppo"))
-    try:
-        from test_trainer import make_trainer, play  # the PPO tests' small training loop
-    finally:
-        sys.path.pop(0)
     spec = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(0, (2,)))
     settings = behavior(name)
     signals = {
@@ -121,7 +117,7 @@ def test_ppo_trains_with_the_signal_and_checkpoints_it(name: str, tmp_path: Path
         )
         for key, value in settings.reward_signals.items()
     }
-    trainer = make_trainer(spec, settings, tmp_path, signals)
+    trainer = build_trainer(PPOTrainer, spec, settings, tmp_path, signals)
     stats = play(trainer, "CartPole-v1", steps=200)
     stat = signals[name].stat_name
     assert stats.peek(f"Policy/{stat} Reward") and stats.peek(f"Policy/{stat} Value Estimate")

@@ -10,17 +10,14 @@ import onnxruntime
 import pytest
 import torch
 
-from dojo.api import TrainerContext, Trajectory
+from dojo.api import Trajectory
 from dojo.config.loader import resolve_run_options
-from dojo.config.settings import EnvSettings, TrainerSettings
+from dojo.config.settings import TrainerSettings
 from dojo.envs.base import ActionSpec, ActionTuple, BehaviorSpec, DecisionSteps, ObservationSpec
-from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.plugin_host import load_plugins
-from dojo.rewards.extrinsic import ExtrinsicRewardSignal
-from dojo.stats.reporter import StatsReporter
 from dojo.torch_layer.onnx_export import onnx_names
-from dojo.training.agent_processor import AgentProcessor
 from dojo_sac.trainer import SACTrainer
+from tests.training_helpers import build_trainer, play
 
 HOST = load_plugins()
 PENDULUM = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(continuous_size=1))
@@ -41,40 +38,7 @@ def sac_settings(network: dict | None = None, **hyperparameters: Any) -> Trainer
 def make_trainer(
     spec: BehaviorSpec, settings: TrainerSettings, folder: Path, seed: int = 0
 ) -> SACTrainer:
-    signals = {
-        name: ExtrinsicRewardSignal(name=name, settings=s, behavior_spec=spec)
-        for name, s in settings.reward_signals.items()
-    }
-    context = TrainerContext(
-        folder, seed=seed, device="cpu", training=True, stats=StatsReporter("B", [])
-    )
-    return SACTrainer(
-        behavior_name="B",
-        behavior_spec=spec,
-        settings=settings,
-        reward_signals=signals,
-        context=context,
-    )
-
-
-def play(trainer: SACTrainer, env_id: str, steps: int, num_envs: int = 1) -> StatsReporter:
-    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps (the training loop in small)."""
-    env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
-    env.reset()
-    (name,) = env.behavior_specs
-    processor = AgentProcessor(env.behavior_specs[name], 8, trainer.context.stats)
-    for _ in range(steps):
-        decision, terminal = env.get_steps(name)
-        trajectories = processor.record_outcome(decision, terminal)
-        if trajectories:
-            trainer.process_trajectories(trajectories)
-            trainer.advance()
-        output = trainer.act(decision)
-        processor.record_actions(decision, output)
-        env.set_actions(name, output.actions)
-        env.step()
-    env.close()
-    return trainer.context.stats
+    return build_trainer(SACTrainer, spec, settings, folder, seed=seed)
 
 
 def random_trajectories(spec: BehaviorSpec, count: int, length: int, seed: int) -> list[Trajectory]:
@@ -115,7 +79,7 @@ def random_trajectories(spec: BehaviorSpec, count: int, length: int, seed: int) 
 def test_learns_pendulum_in_a_short_run(tmp_path: Path) -> None:
     settings = sac_settings(learning_rate=1e-3, batch_size=128, buffer_init_steps=100)
     trainer = make_trainer(PENDULUM, settings, tmp_path / "B")
-    stats = play(trainer, "Pendulum-v1", steps=2400)
+    stats = play(trainer, "Pendulum-v1", steps=2400, num_envs=1)
     returns = stats.peek("Environment/Cumulative Reward")
     early, late = np.mean(returns[:3]), np.mean(returns[-3:])
     # A random policy scores about -1200 to -1500; seeded, this run ends near -800.

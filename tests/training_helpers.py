@@ -1,0 +1,61 @@
+"""The training loop in small, for trainer tests: build a trainer and play a real environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dojo.api import RewardSignal, Trainer, TrainerContext
+from dojo.config.settings import EnvSettings, TrainerSettings
+from dojo.envs.base import BehaviorSpec
+from dojo.envs.gymnasium_env import make_gymnasium_environment
+from dojo.rewards.extrinsic import ExtrinsicRewardSignal
+from dojo.stats.reporter import StatsReporter
+from dojo.training.agent_processor import AgentProcessor
+
+
+def build_trainer(
+    trainer_class: type[Trainer],
+    spec: BehaviorSpec,
+    settings: TrainerSettings,
+    folder: Path,
+    signals: dict[str, RewardSignal] | None = None,
+    seed: int = 0,
+) -> Any:
+    """``trainer_class`` for behavior ``B`` with extrinsic signals unless ``signals`` given."""
+    if signals is None:
+        signals = {
+            name: ExtrinsicRewardSignal(name=name, settings=s, behavior_spec=spec)
+            for name, s in settings.reward_signals.items()
+        }
+    context = TrainerContext(
+        folder, seed=seed, device="cpu", training=True, stats=StatsReporter("B", [])
+    )
+    return trainer_class(
+        behavior_name="B",
+        behavior_spec=spec,
+        settings=settings,
+        reward_signals=signals,
+        context=context,
+    )
+
+
+def play(trainer: Trainer, env_id: str, steps: int, num_envs: int = 4) -> StatsReporter:
+    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps, as the real loop does."""
+    env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
+    env.reset()
+    (name,) = env.behavior_specs
+    stats = trainer.context.stats
+    processor = AgentProcessor(env.behavior_specs[name], trainer.settings.time_horizon, stats)
+    for _ in range(steps):
+        decision, terminal = env.get_steps(name)
+        trajectories = processor.record_outcome(decision, terminal)
+        if trajectories:
+            trainer.process_trajectories(trajectories)
+            trainer.advance()
+        output = trainer.act(decision)
+        processor.record_actions(decision, output)
+        env.set_actions(name, output.actions)
+        env.step()
+    env.close()
+    return stats
