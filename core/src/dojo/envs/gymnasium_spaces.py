@@ -34,6 +34,7 @@ Actions (one :class:`~dojo.envs.base.ActionSpec`):
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -211,7 +212,7 @@ class ObservationCodec:
 # --------------------------------------------------------------------------------------------
 
 
-class ActionCodec:
+class ActionCodec(ABC):
     """Maps a batched :class:`ActionTuple` onto one Gymnasium action per copy.
 
     Attributes:
@@ -220,10 +221,10 @@ class ActionCodec:
 
     action_spec: ActionSpec
 
+    @abstractmethod
     def decode(self, actions: ActionTuple) -> Sequence[Any]:
         """One Gymnasium action per copy. Actions are fresh each step, so an environment that
         keeps a reference to its action never sees it change."""
-        raise NotImplementedError
 
 
 class _ContinuousCodec(ActionCodec):
