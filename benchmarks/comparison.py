@@ -138,3 +138,50 @@ def print_table(
     for name in present:
         speed, reached, median = summary[name]
         print(f"| {names[name]} | {speed:,.0f} | {speed / reference:.2f}x | {reached} | {median} |")
+
+
+def benchmark_config(relative_path: str, behavior: str, steps: int, window: int) -> dict:
+    """A shipped config trained for ``steps`` with a summary every ``window`` steps and no
+    periodic checkpoints (their ONNX exports would be timed too)."""
+    config = yaml.safe_load((ROOT / relative_path).read_text())
+    settings = config["behaviors"][behavior]
+    settings["max_steps"] = steps
+    settings["summary_freq"] = window
+    settings["checkpoint_interval"] = 10**9
+    return config
+
+
+def timed_learn(model: Any, steps: int) -> dict:
+    """Train an SB3 model; its training seconds and finished episodes."""
+    import time
+
+    callback = episode_recorder()
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps, callback=callback)
+    seconds = time.perf_counter() - start
+    return {"steps": steps, "seconds": seconds, "episodes": callback.episodes}
+
+
+def compare(
+    script: str,
+    seeds: list[int],
+    steps: int,
+    runs: list[tuple[str, str, dict[str, str] | None]],
+    window: int,
+    threshold: float,
+    names: dict[str, str],
+    title: str,
+) -> None:
+    """Measure every ``(label, worker, extra environment)`` run for each seed, alternating
+    frameworks so machine noise hits all alike, then print the table."""
+    rows = []
+    for seed in seeds:
+        for label, worker, env in runs:
+            result = measure(script, worker, seed, steps, window, threshold, env)
+            rows.append((label, seed, result))
+            print(
+                f"  {label:9} seed {seed}: {result['steps_per_second']:8.0f} steps/s, "
+                f"reached {threshold:g} at {result['reached']}",
+                file=sys.stderr,
+            )
+    print_table(title, rows, names, threshold)

@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 
-import yaml
-from comparison import ROOT, episode_recorder, measure, print_table, run_dojo
+from comparison import benchmark_config, compare, run_dojo, timed_learn
 
 THRESHOLD = 475.0
 WINDOW = 5000
@@ -54,20 +51,7 @@ def run_sb3(seed: int, steps: int) -> dict:
         device="cpu",
         verbose=0,
     )
-    callback = episode_recorder()
-    start = time.perf_counter()
-    model.learn(total_timesteps=steps, callback=callback)
-    seconds = time.perf_counter() - start
-    return {"steps": steps, "seconds": seconds, "episodes": callback.episodes}
-
-
-def dojo_config(steps: int) -> dict:
-    config = yaml.safe_load((ROOT / "configs" / "ppo" / "CartPole.yaml").read_text())
-    behavior = config["behaviors"]["CartPole"]
-    behavior["max_steps"] = steps
-    behavior["summary_freq"] = WINDOW
-    behavior["checkpoint_interval"] = 10**9
-    return config
+    return timed_learn(model, steps)
 
 
 def main() -> None:
@@ -83,22 +67,14 @@ def main() -> None:
         if args.worker == "sb3":
             result = run_sb3(seed, args.steps)
         else:
-            result = run_dojo(dojo_config(args.steps), "CartPole", seed)
+            config = benchmark_config("configs/ppo/CartPole.yaml", "CartPole", args.steps, WINDOW)
+            result = run_dojo(config, "CartPole", seed)
         print(json.dumps(result))
         return
 
-    rows = []
-    for seed in args.seeds:
-        for framework in NAMES:  # alternate so machine noise hits both alike
-            result = measure(__file__, framework, seed, args.steps, WINDOW, THRESHOLD)
-            rows.append((framework, seed, result))
-            print(
-                f"  {framework:4} seed {seed}: {result['steps_per_second']:8.0f} steps/s, "
-                f"reached {THRESHOLD:g} at {result['reached']}",
-                file=sys.stderr,
-            )
+    runs = [("dojo", "dojo", None), ("sb3", "sb3", None)]
     title = f"PPO CartPole-v1, {args.steps} steps, seeds {args.seeds} (median over seeds)"
-    print_table(title, rows, NAMES, THRESHOLD)
+    compare(__file__, args.seeds, args.steps, runs, WINDOW, THRESHOLD, NAMES, title)
 
 
 if __name__ == "__main__":

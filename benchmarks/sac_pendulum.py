@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 
-import yaml
-from comparison import ROOT, episode_recorder, measure, print_table, run_dojo
+from comparison import benchmark_config, compare, run_dojo, timed_learn
 
 THRESHOLD = -200.0
 WINDOW = 1000
@@ -57,20 +54,7 @@ def run_sb3(seed: int, steps: int) -> dict:
         device="cpu",
         verbose=0,
     )
-    callback = episode_recorder()
-    start = time.perf_counter()
-    model.learn(total_timesteps=steps, callback=callback)
-    seconds = time.perf_counter() - start
-    return {"steps": steps, "seconds": seconds, "episodes": callback.episodes}
-
-
-def dojo_config(steps: int) -> dict:
-    config = yaml.safe_load((ROOT / "configs" / "sac" / "Pendulum.yaml").read_text())
-    behavior = config["behaviors"]["Pendulum"]
-    behavior["max_steps"] = steps
-    behavior["summary_freq"] = WINDOW
-    behavior["checkpoint_interval"] = 10**9
-    return config
+    return timed_learn(model, steps)
 
 
 def main() -> None:
@@ -87,25 +71,16 @@ def main() -> None:
         if args.worker == "sb3":
             result = run_sb3(seed, args.steps)
         else:
-            result = run_dojo(dojo_config(args.steps), "Pendulum", seed)
+            config = benchmark_config("configs/sac/Pendulum.yaml", "Pendulum", args.steps, WINDOW)
+            result = run_dojo(config, "Pendulum", seed)
         print(json.dumps(result))
         return
 
-    frameworks = ["dojo", "sb3"] + (["dojo-bf16"] if args.bf16 else [])
-    rows = []
-    for seed in args.seeds:
-        for framework in frameworks:  # alternate so machine noise hits all alike
-            env = {"DOJO_SAC_MATMUL": "bfloat16"} if framework == "dojo-bf16" else None
-            worker = framework.removesuffix("-bf16")
-            result = measure(__file__, worker, seed, args.steps, WINDOW, THRESHOLD, env)
-            rows.append((framework, seed, result))
-            print(
-                f"  {framework:9} seed {seed}: {result['steps_per_second']:8.0f} steps/s, "
-                f"reached {THRESHOLD:g} at {result['reached']}",
-                file=sys.stderr,
-            )
+    runs = [("dojo", "dojo", None), ("sb3", "sb3", None)]
+    if args.bf16:
+        runs.append(("dojo-bf16", "dojo", {"DOJO_SAC_MATMUL": "bfloat16"}))
     title = f"SAC Pendulum-v1, {args.steps} steps, seeds {args.seeds} (median over seeds)"
-    print_table(title, rows, NAMES, THRESHOLD)
+    compare(__file__, args.seeds, args.steps, runs, WINDOW, THRESHOLD, NAMES, title)
 
 
 if __name__ == "__main__":
