@@ -424,6 +424,18 @@ class Trainer(ABC):
     def export_onnx(self, path: Path) -> None:
         """Export the policy to ONNX with ML-Agents' input and output names."""
 
+    def reward_signal_state(self) -> dict[str, Any]:
+        """Checkpoint entries ``Module:<Signal>`` of the reward signals that have parameters."""
+        states = {f"Module:{s.stat_name}": s.state_dict() for s in self.reward_signals.values()}
+        return {key: state for key, state in states.items() if state}
+
+    def load_reward_signal_state(self, checkpoint: Mapping[str, Any]) -> None:
+        """Restore what :meth:`reward_signal_state` put in ``checkpoint`` (absent ones stay)."""
+        for signal in self.reward_signals.values():
+            key = f"Module:{signal.stat_name}"
+            if key in checkpoint:
+                signal.load_state_dict(checkpoint[key])
+
     def close(self) -> None:  # noqa: B027
         """Stop background work and persist end-of-run state (e.g. a replay buffer); called
         once at the end of the run, after the final checkpoint."""

@@ -262,10 +262,7 @@ class PPOTrainer(OnPolicyTrainer):
             "Optimizer:value_optimizer": self.optimizer.state_dict(),
             "global_step": torch.tensor(self.step),
         }
-        for signal in self.reward_signals.values():
-            signal_state = signal.state_dict()
-            if signal_state:
-                state[f"Module:{signal.stat_name}"] = signal_state
+        state.update(self.reward_signal_state())
         with self.policy_lock:
             save_state(path, state)
 
@@ -273,10 +270,7 @@ class PPOTrainer(OnPolicyTrainer):
         state = load_state(path)
         self.actor.load_state_dict(state["Policy"])
         self.critic.load_state_dict(state["Optimizer:critic"])
-        for signal in self.reward_signals.values():
-            key = f"Module:{signal.stat_name}"
-            if key in state:
-                signal.load_state_dict(state[key])
+        self.load_reward_signal_state(state)
         if not reset_step:
             self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
             self.step = int(state["global_step"])

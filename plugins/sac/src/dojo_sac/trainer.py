@@ -343,10 +343,7 @@ class SACTrainer(OffPolicyTrainer):
             "global_step": torch.tensor(self.step),
             **{key: torch.tensor(value) for key, value in self.cadence_state().items()},
         }
-        for signal in self.reward_signals.values():
-            signal_state = signal.state_dict()
-            if signal_state:
-                state[f"Module:{signal.stat_name}"] = signal_state
+        state.update(self.reward_signal_state())
         with self.policy_lock:
             save_state(path, state)
 
@@ -357,10 +354,7 @@ class SACTrainer(OffPolicyTrainer):
         self.target_network.load_state_dict(state["Optimizer:target_network"])
         with torch.no_grad():
             self.log_entropy_coefficients.copy_(state["Optimizer:entropy_coefficients"])
-        for signal in self.reward_signals.values():
-            key = f"Module:{signal.stat_name}"
-            if key in state:
-                signal.load_state_dict(state[key])
+        self.load_reward_signal_state(state)
         if not reset_step:
             self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
             self.step = int(state["global_step"])
