@@ -1,66 +1,34 @@
-"""A third party's reward signal, installed with pip, used by name from YAML."""
+"""The plugin guide's one-file reward signal, installed with pip, used by name from YAML."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.core.plugins.helpers import CARTPOLE_BEHAVIOR, run_command, write_config
 
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "dojo-alive"
-version = "1.0"
-dependencies = []
-
-[project.entry-points."dojo.plugins"]
-alive = "dojo_alive"
-"""
-
-MODULE = '''\
-"""Pays a fixed bonus for every step the agent stays alive."""
-import numpy as np
-from marshmallow import Schema, fields, post_load
-
-from dojo.api import RewardSignal
-from dojo.hookspecs import hookimpl
+DOCS = Path(__file__).parents[2] / "docs" / "writing-plugins.md"
 
 
-class AliveSchema(Schema):
-    bonus = fields.Float(load_default=0.5)
-
-    @post_load
-    def _build(self, data, **kwargs):
-        return data["bonus"]
-
-
-class AliveSignal(RewardSignal):
-    stat_name = "Alive"
-
-    def evaluate(self, batch):
-        return np.full(len(batch), self.settings.params, dtype=np.float32)
-
-
-@hookimpl
-def dojo_register_reward_signals(registry):
-    registry.register("alive", factory="dojo_alive:AliveSignal", schema="dojo_alive:AliveSchema")
-'''
+def documented_plugin() -> tuple[str, str]:
+    """The ``pyproject.toml`` and ``dojo_alive.py`` blocks of the plugin guide's section 0."""
+    text = DOCS.read_text()
+    section = text[text.index("## 0. The smallest complete plugin") : text.index("## 1. ")]
+    pyproject = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    module = section.split("```python\n", 1)[1].split("```", 1)[0]
+    return pyproject, module
 
 
 def install(tmp_path: Path) -> Path:
     """``pip install`` the distribution into a folder of its own; returns that folder."""
     source = tmp_path / "dojo-alive"
     source.mkdir()
-    (source / "pyproject.toml").write_text(PYPROJECT)
-    (source / "dojo_alive.py").write_text(textwrap.dedent(MODULE))
+    pyproject, module = documented_plugin()
+    (source / "pyproject.toml").write_text(pyproject)
+    (source / "dojo_alive.py").write_text(module)
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
