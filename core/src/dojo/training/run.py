@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -327,6 +326,3 @@ class Run:
 def run_training(request: RunRequest, host: PluginHost) -> str:
     """Train as ``request`` says; returns how the run ended."""
     return Run(request, host).execute()
-
-
-__all__ = ["Path", "Run", "RunRequest", "run_training"]

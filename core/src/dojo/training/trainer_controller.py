@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dojo.api import Aggregation, Trainer, Trajectory
+from dojo.api import Trainer, Trajectory
 from dojo.artifacts.timers import hierarchical_timer
+from dojo.config.settings import TrainerSettings
 from dojo.envs.base import Environment
 from dojo.errors import DojoError
 from dojo.stats.reporter import StatsReporter
@@ -196,11 +197,8 @@ class TrainerController:
             runtime.next_checkpoint = (step // interval + 1) * interval
 
 
-def checkpoint_interval(settings: object) -> int:
+def checkpoint_interval(settings: TrainerSettings) -> int:
     """Steps between checkpoints, honouring ``even_checkpoints``."""
-    if getattr(settings, "even_checkpoints", False):
-        return max(1, int(settings.max_steps) // max(1, int(settings.keep_checkpoints)))  # type: ignore[attr-defined]
-    return max(1, int(settings.checkpoint_interval))  # type: ignore[attr-defined]
-
-
-__all__ = ["Aggregation", "BehaviorRuntime", "TrainerController", "checkpoint_interval"]
+    if settings.even_checkpoints:
+        return max(1, int(settings.max_steps) // max(1, int(settings.keep_checkpoints)))
+    return max(1, int(settings.checkpoint_interval))
