@@ -6,12 +6,12 @@ STAMP := $(VENV)/.dojo-installed
 # torch is installed first and pinned: an unpinned torch on a CPU machine can pull a CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test lint format bench docs clean
+.PHONY: setup demo test lint format bench docs clean protos
 
 $(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml plugins/rewards/pyproject.toml plugins/sac/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ./core -e ./plugins/ppo -e ./plugins/rewards -e ./plugins/sac pytest ruff
+	$(BIN)/python -m pip install --quiet -e ./core -e ./plugins/ppo -e ./plugins/rewards -e ./plugins/sac pytest ruff grpcio-tools==1.85.1
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,3 +41,14 @@ docs: setup
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
+
+# Regenerate the checked-in protocol code from core/protos (grpcio-tools must produce gencode for
+# the protobuf runtime pinned in core/pyproject.toml: grpcio-tools 1.85 -> protobuf 7.x). No gRPC
+# stubs are generated: dojo serves Exchange through a generic handler (dojo/envs/unity/server.py).
+PROTO_OUT := core/src/dojo/envs/unity/communicator_objects
+protos: setup
+	rm -f $(PROTO_OUT)/*_pb2.py $(PROTO_OUT)/*_pb2.pyi
+	$(BIN)/python -m grpc_tools.protoc -I core/protos --python_out=core/src/dojo/envs/unity \
+		--pyi_out=core/src/dojo/envs/unity core/protos/communicator_objects/*.proto
+	# Generated imports are absolute ("from communicator_objects import x_pb2"): make them package-relative.
+	sed -i -E 's/^from communicator_objects import /from . import /' $(PROTO_OUT)/*_pb2.py $(PROTO_OUT)/*_pb2.pyi

@@ -36,7 +36,7 @@ def host() -> PluginHost:
 def test_builtins_and_ppo_are_registered(host: PluginHost) -> None:
     assert host.registry("reward_signals").names() == ["extrinsic"]
     assert host.registry("stats_writers").names() == ["console", "gauges", "tensorboard"]
-    assert host.registry("environments").names() == ["gymnasium"]
+    assert host.registry("environments").names() == ["gymnasium", "remote", "unity"]
     assert host.registry("samplers").names() == [
         "constant",
         "gaussian",

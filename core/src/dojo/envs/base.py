@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dojo.api import Aggregation
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,16 @@ class DecisionSteps:
         agent_id: ``[n_agents]`` int64 ids, stable for the agent's lifetime.
         action_mask: ``[n_agents, sum(discrete_branches)]`` bool where ``True`` means the action
             is *disabled* (as in the Unity protocol), or ``None`` when nothing is masked.
+        group_id: ``[n_agents]`` int64 multi-agent group of each agent (0 = none), or ``None``.
+        group_reward: ``[n_agents]`` float32 reward shared by the agent's group, or ``None``.
     """
 
     obs: list[np.ndarray]
     reward: np.ndarray
     agent_id: np.ndarray
     action_mask: np.ndarray | None = None
+    group_id: np.ndarray | None = None
+    group_reward: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.agent_id)
@@ -99,22 +107,34 @@ class TerminalSteps:
         interrupted: ``[n_agents]`` bool, ``True`` when the episode was cut by a step limit
             (truncation) rather than reaching a terminal state: the value is bootstrapped.
         agent_id: ``[n_agents]`` int64 ids.
+        group_id: ``[n_agents]`` int64 multi-agent group of each agent (0 = none), or ``None``.
+        group_reward: ``[n_agents]`` float32 reward shared by the agent's group, or ``None``.
     """
 
     obs: list[np.ndarray]
     reward: np.ndarray
     interrupted: np.ndarray
     agent_id: np.ndarray
+    group_id: np.ndarray | None = None
+    group_reward: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.agent_id)
 
 
-@dataclass
-class EnvironmentStats:
-    """Custom statistics an environment reports (e.g. Unity's StatsRecorder): key -> values."""
+@dataclass(frozen=True)
+class EnvironmentStat:
+    """One custom statistic an environment reported (Unity's ``StatsRecorder.Add``).
 
-    values: dict[str, list[float]] = field(default_factory=dict)
+    Attributes:
+        key: the statistic's name, written as is (``"Custom/Coins"``).
+        value: the value.
+        aggregation: how the values of a summary period are combined.
+    """
+
+    key: str
+    value: float
+    aggregation: Aggregation
 
 
 class Environment(ABC):
@@ -148,6 +168,22 @@ class Environment(ABC):
     def set_environment_parameters(self, parameters: Mapping[str, float]) -> None:
         """Apply environment parameters (curricula, samplers); ignored by default."""
         del parameters
+
+    def take_stats(self) -> list[EnvironmentStat]:
+        """Custom statistics reported since the previous call; none by default.
+
+        The training loop adds them to the statistics of every behavior.
+        """
+        return []
+
+    def take_dropped_agents(self) -> dict[str, np.ndarray]:
+        """Agents whose unfinished experience must be discarded since the previous call.
+
+        Returns behavior name -> agent ids; an environment whose worker crashed and was restarted
+        reports that worker's agents, so their partial trajectories are not glued to the
+        restarted worker's new episodes. None by default.
+        """
+        return {}
 
     @property
     def num_workers(self) -> int:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from dojo.config.settings import EnvSettings
+from dojo.config.settings import EngineSettings, EnvSettings
 from dojo.envs.base import Environment
 from dojo.errors import DojoError, EnvError
 from dojo.plugin_host import PluginHost
+
+#: The provider of plain paths (Unity builds) and of no --env at all (the Unity Editor).
+UNITY_SCHEME = "unity"
 
 # "scheme:target", where scheme is a plain identifier (so "C:\\path" or "./Build" are paths).
 _URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_.+-]+):(?P<target>.+)$")
@@ -24,35 +28,47 @@ def split_env_uri(env_path: str) -> tuple[str | None, str]:
     return match["scheme"], match["target"]
 
 
-def build_environment(settings: EnvSettings, seed: int, host: PluginHost) -> Environment:
+def build_environment(
+    settings: EnvSettings,
+    seed: int,
+    host: PluginHost,
+    *,
+    engine_settings: EngineSettings | None = None,
+    log_dir: Path | None = None,
+) -> Environment:
     """Create the environment of ``settings.env_path`` with its provider plugin.
 
+    ``scheme:target`` goes to the provider registered for ``scheme``; a plain path goes to the
+    ``unity`` provider (a Unity build), and no path at all to the ``unity`` provider with an
+    empty target (listen for the Unity Editor). Providers registered with the extra
+    ``run_context=True`` also receive ``engine_settings`` and ``log_dir`` (the run's
+    ``run_logs`` folder, for the players' log files).
+
     Raises:
-        EnvError: no provider for the scheme, the provider failed, or a Unity environment was
-            asked for (not supported by this version).
+        EnvError: no provider for the scheme, or the provider failed.
     """
     if settings.env_path is None:
-        raise EnvError(
-            "no environment given. Pass --env gymnasium:<EnvId> (for example "
-            "--env gymnasium:CartPole-v1) or set env_settings.env_path. Connecting to the Unity "
-            "Editor is not supported by this version of dojo yet."
-        )
-    scheme, target = split_env_uri(settings.env_path)
-    if scheme is None or scheme not in host.registry("environments"):
+        scheme, target = UNITY_SCHEME, ""
+    else:
+        scheme, target = split_env_uri(settings.env_path)
         if scheme is None:
+            scheme = UNITY_SCHEME
+    where = f"--env {settings.env_path!r}" if settings.env_path else "no --env (Unity Editor)"
+    if scheme not in host.registry("environments"):
+        if scheme == UNITY_SCHEME:
             raise EnvError(
-                f"--env {settings.env_path!r}: Unity executables are not supported by this version "
-                "of dojo yet. Use a registered environment scheme: "
-                + ", ".join(f"{name}:<target>" for name in host.registry("environments").names())
+                f"{where}: Unity environments need the 'unity' environment provider, which is not "
+                "registered"
             )
-        host.lookup("environments", scheme, where=f"--env {settings.env_path!r}")
+        host.lookup("environments", scheme, where=where)
     entry = host.lookup("environments", scheme)
     factory = entry.load_factory()
+    extra: dict[str, object] = {}
+    if entry.extras.get("run_context"):
+        extra = {"engine_settings": engine_settings, "log_dir": log_dir}
     try:
-        return factory(target, num_envs=settings.num_envs, seed=seed, settings=settings)
+        return factory(target, num_envs=settings.num_envs, seed=seed, settings=settings, **extra)
     except DojoError:
         raise
     except Exception as err:
-        raise EnvError(
-            f"--env {settings.env_path!r}: could not create the environment: {err}"
-        ) from err
+        raise EnvError(f"{where}: could not create the environment: {err}") from err

@@ -239,6 +239,13 @@ class AgentProcessor:
         self.has_mask[slot] = False
         return trajectory
 
+    def forget(self, agent_ids: np.ndarray) -> None:
+        """Discard the unfinished trajectories and episodes of ``agent_ids`` (their environment
+        worker restarted); the ids may come back as new agents."""
+        slots = [self._slot_of[i] for i in agent_ids.tolist() if i in self._slot_of]
+        for name in ("length", "pending", "episode_return", "episode_length"):
+            getattr(self, name)[slots] = 0
+
     def drop_in_flight(self) -> None:
         """Forget unfinished trajectories (e.g. after an environment worker restarted)."""
         self.length[:] = 0

@@ -186,7 +186,13 @@ class Run:
         with stop.installed():
             with hierarchical_timer("run_training.setup"):
                 # The environment first: a wrong --env is reported before torch is imported.
-                self.env = build_environment(self.options.env_settings, self.seed, self.host)
+                self.env = build_environment(
+                    self.options.env_settings,
+                    self.seed,
+                    self.host,
+                    engine_settings=self.options.engine_settings,
+                    log_dir=self.run_dir / "run_logs",
+                )
                 try:
                     device = configure_torch(self.options)
                     log_versions()

@@ -165,6 +165,17 @@ class TrainerController:
                     env.set_actions(name, output.actions)
             with hierarchical_timer("env_step"):
                 env.step()
+            self._environment_reports()
+
+    def _environment_reports(self) -> None:
+        """Custom statistics from the environment, and agents whose worker restarted."""
+        for stat in self.env.take_stats():
+            for runtime in self.behaviors.values():
+                runtime.stats.add_stat(stat.key, stat.value, stat.aggregation)
+        for name, agent_ids in self.env.take_dropped_agents().items():
+            runtime = self.behaviors.get(name)
+            if runtime is not None:
+                runtime.processor.forget(agent_ids)
 
     def _consume(self, name: str, runtime: BehaviorRuntime, trajectories: list[Trajectory]) -> None:
         trainer = runtime.trainer

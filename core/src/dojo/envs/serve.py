@@ -1,0 +1,93 @@
+"""Serve a dojo environment to a trainer over the Unity ML-Agents protocol.
+
+    python -m dojo.envs.serve gymnasium:CartPole-v1 --port 5005
+
+connects to ``mlagents-learn`` waiting on port 5005 (``--env remote:...``, or any ``--env`` that
+launched this program) exactly as a Unity player would, and serves the environment until the
+trainer closes the connection. The arguments a trainer passes to a Unity player are understood
+too (``--mlagents-port``, ``-logFile``, ``-nographics``, ``-batchmode``), so a one-line executable
+script wrapping this command works as ``mlagents-learn --env path/to/script``::
+
+    #!/bin/sh
+    exec python -m dojo.envs.serve gymnasium:CartPole-v1 "$@"
+
+Extra ``key=value`` arguments (``--env-args`` of the trainer) are the environment's arguments,
+as for ``mlagents-learn --env gymnasium:...``. Exit code 0 when the trainer closed the connection,
+1 with one ``error:`` line otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from dojo.errors import DojoError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dojo.envs.serve",
+        description="Serve a dojo environment to a waiting trainer over the Unity protocol.",
+    )
+    parser.add_argument("env", help="environment URI, e.g. gymnasium:CartPole-v1")
+    parser.add_argument("env_args", nargs="*", help="key=value arguments of the environment")
+    parser.add_argument("--host", default="127.0.0.1", help="the trainer's address")
+    parser.add_argument(
+        "--port", "--mlagents-port", dest="port", type=int, default=5005,
+        help="the trainer's port for this worker (a Unity player's --mlagents-port)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--copies", type=int, default=1,
+        help="copies of the environment stepped together (agents of one behavior)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--connect-timeout", type=float, default=60.0,
+        help="seconds to keep trying to reach the trainer",
+    )  # fmt: skip
+    parser.add_argument("-logFile", dest="log_file", help="write the log here (as Unity does)")
+    parser.add_argument("-nographics", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-batchmode", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the client; returns the exit code."""
+    args = build_parser().parse_intermixed_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if args.log_file:
+        handlers.append(logging.FileHandler(args.log_file))
+    logging.basicConfig(
+        level=logging.INFO, format="[dojo.serve %(process)d] %(message)s", handlers=handlers
+    )
+    logger = logging.getLogger("dojo.serve")
+    try:
+        from dojo.config.settings import EnvSettings
+        from dojo.envs.factory import build_environment
+        from dojo.envs.unity.client import EnvironmentClient
+        from dojo.plugin_host import load_plugins
+
+        host = load_plugins()
+
+        def make_env(seed: int):  # type: ignore[no-untyped-def]
+            settings = EnvSettings(
+                env_path=args.env, env_args=args.env_args or None, num_envs=args.copies
+            )
+            return build_environment(settings, seed, host)
+
+        client = EnvironmentClient(
+            make_env, args.host, args.port, args.connect_timeout, name=args.env
+        )
+        logger.info("Serving %s to the trainer at %s:%d.", args.env, args.host, args.port)
+        client.run()
+        logger.info("The trainer closed the connection after %d steps.", client.steps_served)
+        return 0
+    except DojoError as err:
+        logger.error("error: %s", err)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
