@@ -1,0 +1,56 @@
+"""Shared helpers of the Unity protocol tests: free ports, player scripts, the proto compiler."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+PROTOS = Path(__file__).parents[4] / "core" / "protos"
+
+
+def free_port(count: int = 1) -> int:
+    """A port ``p`` such that ``p .. p + count - 1`` are free on loopback right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count >= 65535:
+            continue
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
+
+
+def player_script(folder: Path, body: str, name: str = "player") -> Path:
+    """An executable script usable as ``--env``: ``body`` runs with the test's interpreter and
+    receives the trainer's arguments (``--mlagents-port``, ``-logFile``, ...) in ``sys.argv``."""
+    path = folder / name
+    path.write_text(f"#!{sys.executable}\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def serve_script(folder: Path, env: str = "gymnasium:CartPole-v1", prelude: str = "") -> Path:
+    """A player script running ``python -m dojo.envs.serve env`` (writes its pid next to it)."""
+    return player_script(
+        folder,
+        "import os, sys\n"
+        "port = sys.argv[sys.argv.index('--mlagents-port') + 1]\n"
+        f"open(os.path.join({str(folder)!r}, 'pid-' + port), 'w').write(str(os.getpid()))\n"
+        f"{prelude}\n"
+        "from dojo.envs.serve import main\n"
+        f"sys.exit(main([{env!r}, *sys.argv[1:]]))",
+    )
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port(4)
