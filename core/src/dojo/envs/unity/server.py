@@ -44,6 +44,8 @@ class _Call:
     def __init__(self) -> None:
         self.reply: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
         self.answered = False
+        self.hung_up = False
+        """The client went away before the trainer answered."""
 
 
 class ExchangeServer:
@@ -120,6 +122,7 @@ class ExchangeServer:
 
         def ended() -> None:
             if not call.answered:
+                call.hung_up = True
                 self._inbox.put(("ended", call, b""))
 
         context.add_callback(ended)
@@ -168,7 +171,7 @@ class ExchangeServer:
                     ) from None
                 continue
             if kind == "ended":
-                if not call.answered:
+                if call is self._parked:
                     self._parked = None
                     raise WorkerFailure(f"{self.where}: the environment disconnected")
                 continue
@@ -178,8 +181,8 @@ class ExchangeServer:
     def _parse(self, data: bytes) -> UnityMessageProto:
         if len(data) > self.max_message_bytes:
             raise EnvError(
-                f"{self.where}: the environment sent a {len(data) / 2**20:.1f} MiB message, more "
-                f"than the {self.max_message_bytes / 2**20:.0f} MiB limit"
+                f"{self.where}: the environment sent a message of {len(data)} bytes, more than "
+                f"the limit of {self.max_message_bytes} bytes"
             )
         message = UnityMessageProto()
         try:
@@ -202,6 +205,9 @@ class ExchangeServer:
         call = self._parked
         if call is None:
             raise WorkerFailure(f"{self.where}: the environment is not waiting for an answer")
+        if call.hung_up:
+            self._parked = None
+            raise WorkerFailure(f"{self.where}: the environment disconnected")
         call.answered = True
         self._parked = None
         call.reply.put(message.SerializeToString())
