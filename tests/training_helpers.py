@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dojo.api import RewardSignal, Trainer, TrainerContext
+from dojo.api import RewardSignal, Trainer, TrainerContext, Trajectory
 from dojo.config.settings import EnvSettings, TrainerSettings
 from dojo.envs.base import BehaviorSpec
 from dojo.envs.gymnasium_env import make_gymnasium_environment
@@ -40,8 +40,15 @@ def build_trainer(
     )
 
 
-def play(trainer: Trainer, env_id: str, steps: int, num_envs: int = 4) -> StatsReporter:
-    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps, as the real loop does."""
+def play(
+    trainer: Trainer,
+    env_id: str,
+    steps: int,
+    num_envs: int = 4,
+    trajectories_seen: list[Trajectory] | None = None,
+) -> StatsReporter:
+    """Train ``trainer`` on ``env_id`` for ``steps`` vector steps, as the real loop does; the
+    trajectories handed to the trainer are also appended to ``trajectories_seen`` if given."""
     env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
     env.reset()
     (name,) = env.behavior_specs
@@ -51,8 +58,12 @@ def play(trainer: Trainer, env_id: str, steps: int, num_envs: int = 4) -> StatsR
         decision, terminal = env.get_steps(name)
         trajectories = processor.record_outcome(decision, terminal)
         if trajectories:
+            if trajectories_seen is not None:
+                trajectories_seen.extend(trajectories)
             trainer.process_trajectories(trajectories)
             trainer.advance()
+        if len(terminal):
+            trainer.end_episodes(terminal.agent_id)
         output = trainer.act(decision)
         processor.record_actions(decision, output)
         env.set_actions(name, output.actions)

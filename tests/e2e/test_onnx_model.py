@@ -1,17 +1,19 @@
 """The trained ``<Behavior>.onnx`` runs in onnxruntime with ML-Agents' names and acts like the
-policy saved in ``checkpoint.pt``."""
+policy saved in ``checkpoint.pt`` (a recurrent one too, memories carried step by step)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium
 import numpy as np
 import onnxruntime
 import pytest
 import torch
 
-from dojo.config.settings import NetworkSettings
+from dojo.config.settings import MemorySettings, NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
+from dojo.envs.example_envs import register_example_environments
 from dojo.torch_layer.networks import Actor
 
 from .conftest import FinishedRun
@@ -146,3 +148,93 @@ def test_continuous_model_has_ml_agents_outputs_and_acts_like_the_saved_policy(
         atol=1e-5,
         rtol=0,
     )
+
+
+# The recurrent run's network: an LSTM of 16 floats of memory (8 units) after one dense layer.
+RECURRENT_NETWORK = NetworkSettings(
+    hidden_units=32, num_layers=1, memory=MemorySettings(memory_size=16, sequence_length=8)
+)
+
+
+@pytest.fixture(scope="module")
+def recurrent_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
+    """3,000 steps of PPO with memory on CartPole without velocities."""
+    cwd = tmp_path_factory.mktemp("recurrent_run")
+    config = {
+        "behaviors": {
+            "CartPoleNoVel": {
+                "trainer_type": "ppo",
+                "hyperparameters": {"batch_size": 64, "buffer_size": 256, "num_epoch": 2},
+                "network_settings": {
+                    "hidden_units": 32,
+                    "num_layers": 1,
+                    "memory": {"memory_size": 16, "sequence_length": 8},
+                },
+                "max_steps": 3000,
+                "time_horizon": 32,
+                "summary_freq": 1000,
+            }
+        },
+        "env_settings": {"env_path": "gymnasium:dojo/CartPoleNoVel-v0", "num_envs": 2},
+    }
+    path = write_config(cwd / "novel.yaml", config)
+    completed = learn([path.name, "--run-id=novel", "--seed=0", "--results-dir=results"], cwd)
+    assert completed.returncode == 0, completed.describe()
+    return FinishedRun(cwd, "novel", path, completed, behavior="CartPoleNoVel")
+
+
+def test_recurrent_model_carries_memories_like_the_saved_policy(
+    recurrent_run: FinishedRun,
+) -> None:
+    """Run the exported model step by step through a CartPoleNoVel episode, feeding each step's
+    ``recurrent_out`` back as ``recurrent_in``, next to the torch policy of ``checkpoint.pt``:
+    same memories (1e-5) and same deterministic actions at all 50 steps."""
+    session = _session(recurrent_run.run_dir / "CartPoleNoVel.onnx")
+    inputs = {i.name: i for i in session.get_inputs()}
+    assert list(inputs) == ["obs_0", "action_masks", "recurrent_in"]
+    assert inputs["recurrent_in"].shape == ["batch", 1, 16]
+    output_names = [o.name for o in session.get_outputs()]
+    assert output_names[:2] == ["version_number", "memory_size"]
+    assert output_names[-1] == "recurrent_out"
+
+    actor = Actor((ObservationSpec((2,)),), ActionSpec(discrete_branches=(2,)), RECURRENT_NETWORK)
+    state = torch.load(
+        recurrent_run.behavior_dir / "checkpoint.pt", map_location="cpu", weights_only=True
+    )
+    actor.load_state_dict(state["Policy"])
+    actor.eval()
+
+    register_example_environments()
+    env = gymnasium.make("dojo/CartPoleNoVel-v0")
+    obs, _ = env.reset(seed=3)
+    onnx_memory = np.zeros((1, 1, 16), np.float32)
+    torch_memory = torch.zeros(1, 16)
+    masks = np.ones((1, 2), np.float32)
+    episodes, actions = 1, []
+    for _ in range(50):
+        batch = np.asarray(obs, np.float32)[None]
+        outputs = _outputs(
+            session, {"obs_0": batch, "action_masks": masks, "recurrent_in": onnx_memory}
+        )
+        assert outputs["memory_size"].tolist() == [16.0]
+        expected, torch_memory = actor.act_with_memories(
+            [torch.from_numpy(batch)], torch.from_numpy(masks), torch_memory, deterministic=True
+        )
+        np.testing.assert_allclose(
+            outputs["recurrent_out"][:, 0], torch_memory.numpy(), atol=1e-5, rtol=1e-5
+        )
+        action = int(outputs["deterministic_discrete_actions"][0, 0])
+        assert action == int(expected.discrete[0, 0])
+        actions.append(action)
+        onnx_memory = outputs["recurrent_out"]
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            # A new episode starts from zero memory, as in training.
+            obs, _ = env.reset()
+            onnx_memory = np.zeros_like(onnx_memory)
+            torch_memory = torch.zeros_like(torch_memory)
+            episodes += 1
+    env.close()
+    # The memory is in use: the carried state is not zero, and the policy is not constant.
+    assert np.abs(onnx_memory).max() > 1e-3
+    assert set(actions) == {0, 1}

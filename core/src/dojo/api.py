@@ -381,7 +381,8 @@ class Trainer(ABC):
 
     The training loop calls, in order: :meth:`act` for every batch of decision steps,
     :meth:`process_trajectories` whenever trajectories are cut, :meth:`advance` after that
-    (update when ready), and :meth:`save_checkpoint` / :meth:`export_onnx` at checkpoints.
+    (update when ready), :meth:`end_episodes` when agents finished an episode, and
+    :meth:`save_checkpoint` / :meth:`export_onnx` at checkpoints.
     """
 
     def __init__(
@@ -423,6 +424,12 @@ class Trainer(ABC):
     @abstractmethod
     def export_onnx(self, path: Path) -> None:
         """Export the policy to ONNX with ML-Agents' input and output names."""
+
+    def end_episodes(self, agent_ids: np.ndarray) -> None:  # noqa: B027
+        """Forget per-agent state kept between steps (a recurrent policy's memories) for
+        ``agent_ids`` ``[n]``, whose episodes ended: called by the training loop with the
+        terminal steps' agent ids before the next :meth:`act`, in training and inference.
+        Nothing to do by default."""
 
     def reward_signal_state(self) -> dict[str, Any]:
         """Checkpoint entries ``Module:<Signal>`` of the reward signals that have parameters."""

@@ -1,5 +1,5 @@
 """ObservationEncoder on vector observations and the honest limits of the torch layer (other
-ranks, LSTM memory). Visual observations: test_visual_encoders.py."""
+ranks). Visual observations: test_visual_encoders.py; LSTM memory: test_memory.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import re
 import pytest
 import torch
 
-from dojo.config.settings import MemorySettings, NetworkSettings
-from dojo.envs.base import ActionSpec, ObservationSpec
+from dojo.envs.base import ObservationSpec
 from dojo.errors import ConfigError
 from dojo.torch_layer.encoders import ObservationEncoder
-from dojo.torch_layer.networks import Actor, Critic
 
 
 def test_vector_observations_are_concatenated_in_order() -> None:
@@ -40,12 +38,3 @@ def test_other_ranks_are_rejected(shape: tuple[int, ...]) -> None:
 def test_no_observation_is_rejected() -> None:
     with pytest.raises(ConfigError, match="no observations"):
         ObservationEncoder((), normalize=False)
-
-
-def test_recurrent_settings_are_rejected() -> None:
-    settings = NetworkSettings(memory=MemorySettings())
-    specs = (ObservationSpec((3,)),)
-    with pytest.raises(ConfigError, match="LSTM"):
-        Actor(specs, ActionSpec(continuous_size=1), settings)
-    with pytest.raises(ConfigError, match="LSTM"):
-        Critic(specs, settings, ["extrinsic"])

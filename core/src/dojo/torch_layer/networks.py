@@ -9,6 +9,13 @@
 Actor and critic each own their encoder, so each has its own observation normaliser; the trainer
 updates both (ML-Agents does the same). Every method works on whole batches of agents: the
 per-step cost is one forward pass for all agents of a behavior.
+
+With ``network_settings.memory`` both also own an LSTM after the body
+(:class:`~dojo.torch_layer.memory.LSTMMemory`; the critic's is its own, as in ML-Agents). Their
+methods then take ``memories`` ``[n_sequences, memory_size]`` and ``sequence_length``: the
+observations are ``n_sequences`` sequences of ``sequence_length`` consecutive steps, laid out
+flat (:mod:`dojo.training.sequences` builds them). Left out, the memories are zero and each
+row is its own one-step sequence.
 """
 
 from __future__ import annotations
@@ -22,17 +29,29 @@ from torch.nn import functional as F
 
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
-from dojo.errors import ConfigError
 from dojo.torch_layer.action_model import ActionModel, ActionSample, continuous_env_action
 from dojo.torch_layer.encoders import ObservationEncoder
+from dojo.torch_layer.memory import LSTMMemory
 
 
-def _check_network_settings(settings: NetworkSettings) -> None:
-    if settings.memory is not None:
-        raise ConfigError(
-            "network_settings.memory: recurrent (LSTM) policies are not supported yet by dojo's "
-            "torch layer; remove the 'memory' section to train a feed-forward policy"
-        )
+def _memory_module(input_size: int, settings: NetworkSettings) -> LSTMMemory | None:
+    if settings.memory is None:
+        return None
+    return LSTMMemory(input_size, settings.memory.memory_size)
+
+
+def _through_memory(
+    memory: LSTMMemory | None,
+    features: torch.Tensor,
+    memories: torch.Tensor | None,
+    sequence_length: int,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Features after the LSTM (if any) and the memories after each sequence (or ``None``)."""
+    if memory is None:
+        return features, None
+    if memories is None:
+        memories = features.new_zeros((features.shape[0] // sequence_length, memory.memory_size))
+    return memory(features, memories, sequence_length)
 
 
 #: Activations a :class:`LinearBody` can use, by name.
@@ -113,8 +132,11 @@ class Critic(nn.Module):
 
     Args:
         observation_specs: the behavior's observations.
-        network_settings: ``hidden_units``, ``num_layers``, ``normalize`` (memory unsupported).
+        network_settings: ``hidden_units``, ``num_layers``, ``normalize``, ``memory``.
         reward_signal_names: one value head per name.
+
+    Attributes:
+        memory_size: floats of recurrent memory per agent (0 without ``memory``).
     """
 
     def __init__(
@@ -124,7 +146,6 @@ class Critic(nn.Module):
         reward_signal_names: Sequence[str],
     ) -> None:
         super().__init__()
-        _check_network_settings(network_settings)
         self.encoder = ObservationEncoder(
             observation_specs,
             network_settings.normalize,
@@ -134,11 +155,31 @@ class Critic(nn.Module):
         self.body = LinearBody(
             self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
         )
-        self.value_heads = ValueHeads(self.body.output_size, reward_signal_names)
+        self.memory = _memory_module(self.body.output_size, network_settings)
+        self.memory_size = 0 if self.memory is None else self.memory.memory_size
+        hidden_size = self.body.output_size if self.memory is None else self.memory.output_size
+        self.value_heads = ValueHeads(hidden_size, reward_signal_names)
 
-    def forward(self, obs_list: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
+    ) -> dict[str, torch.Tensor]:
         """Reward signal name -> value estimate ``[n]`` for observations (each ``[n, size]``)."""
-        return self.value_heads(self.body(self.encoder(obs_list)))
+        return self.values_and_memories(obs_list, memories, sequence_length)[0]
+
+    def values_and_memories(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Value estimates ``[n]`` per reward signal and the critic's memories after each
+        sequence ``[n / sequence_length, memory_size]`` (``None`` without memory)."""
+        features = self.body(self.encoder(obs_list))
+        hidden, memories = _through_memory(self.memory, features, memories, sequence_length)
+        return self.value_heads(hidden), memories
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to this critic's normaliser (no-op without ``normalize``)."""
@@ -151,7 +192,7 @@ class Actor(nn.Module):
     Args:
         observation_specs: the behavior's observations.
         action_spec: continuous size and discrete branches.
-        network_settings: ``hidden_units``, ``num_layers``, ``normalize`` (memory unsupported).
+        network_settings: ``hidden_units``, ``num_layers``, ``normalize``, ``memory``.
         conditional_sigma: Gaussian log std computed from the features (SAC) instead of a free
             parameter (PPO).
         tanh_squash: continuous actions are ``tanh`` of the Gaussian sample (SAC) instead of
@@ -160,6 +201,10 @@ class Actor(nn.Module):
 
     Masks are ``[n, sum(branches)]`` floats with 1 = allowed (see
     :func:`~dojo.torch_layer.action_model.allowed_action_mask`), or ``None``.
+
+    Attributes:
+        memory_size: floats of recurrent memory per agent (0 without ``memory``).
+        hidden_size: width of the features the action model receives.
     """
 
     def __init__(
@@ -172,7 +217,6 @@ class Actor(nn.Module):
         activation: str = "tanh",
     ) -> None:
         super().__init__()
-        _check_network_settings(network_settings)
         self.observation_specs = tuple(observation_specs)
         self.action_spec = action_spec
         self.encoder = ObservationEncoder(
@@ -187,24 +231,46 @@ class Actor(nn.Module):
             network_settings.num_layers,
             activation,
         )
+        self.memory = _memory_module(self.body.output_size, network_settings)
+        self.memory_size = 0 if self.memory is None else self.memory.memory_size
+        self.hidden_size = self.body.output_size if self.memory is None else self.memory.output_size
         self.action_model = ActionModel(
-            self.body.output_size, action_spec, conditional_sigma, tanh_squash
+            self.hidden_size, action_spec, conditional_sigma, tanh_squash
         )
 
-    def hidden(self, obs_list: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Body features ``[n, body.output_size]`` of the observations."""
-        return self.body(self.encoder(obs_list))
+    def hidden(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
+    ) -> torch.Tensor:
+        """Features ``[n, hidden_size]`` of the observations (after the LSTM, if any)."""
+        return self.hidden_and_memories(obs_list, memories, sequence_length)[0]
+
+    def hidden_and_memories(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`hidden` and the memories after each sequence ``[n / sequence_length,
+        memory_size]`` (``None`` without memory)."""
+        features = self.body(self.encoder(obs_list))
+        return _through_memory(self.memory, features, memories, sequence_length)
 
     def sample(
         self,
         obs_list: Sequence[torch.Tensor],
         masks: torch.Tensor | None = None,
         deterministic: bool = False,
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
     ) -> ActionSample:
         """Sampled (or, if ``deterministic``, mean/argmax) actions with their joint
         ``log_prob`` ``[n]`` and ``entropy`` ``[n]``; differentiable (use :meth:`act` for
         rollouts)."""
-        return self.action_model.sample(self.hidden(obs_list), masks, deterministic)
+        hidden = self.hidden(obs_list, memories, sequence_length)
+        return self.action_model.sample(hidden, masks, deterministic)
 
     @torch.inference_mode()
     def act(
@@ -217,16 +283,33 @@ class Actor(nn.Module):
         are inference tensors (convert them to numpy; they cannot enter a backward pass)."""
         return self.action_model.sample(self.hidden(obs_list), masks, deterministic)
 
+    @torch.inference_mode()
+    def act_with_memories(
+        self,
+        obs_list: Sequence[torch.Tensor],
+        masks: torch.Tensor | None,
+        memories: torch.Tensor,
+        deterministic: bool = False,
+    ) -> tuple[ActionSample, torch.Tensor]:
+        """One rollout step of a recurrent actor: :meth:`act` from each agent's memory
+        ``[n, memory_size]``, and the memories after the step (to pass at the next one)."""
+        hidden, new_memories = self.hidden_and_memories(obs_list, memories)
+        assert new_memories is not None, "act_with_memories needs network_settings.memory"
+        return self.action_model.sample(hidden, masks, deterministic), new_memories
+
     def evaluate(
         self,
         obs_list: Sequence[torch.Tensor],
         masks: torch.Tensor | None,
         continuous: torch.Tensor | None,
         discrete: torch.Tensor | None,
+        memories: torch.Tensor | None = None,
+        sequence_length: int = 1,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Joint ``log_prob`` ``[n]`` of stored actions (raw continuous ``[n, c]``, discrete
         ``[n, branches]``) under the current policy, and its ``entropy`` ``[n]``."""
-        return self.action_model.evaluate(self.hidden(obs_list), masks, continuous, discrete)
+        hidden = self.hidden(obs_list, memories, sequence_length)
+        return self.action_model.evaluate(hidden, masks, continuous, discrete)
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to the actor's normaliser (no-op without ``normalize``)."""

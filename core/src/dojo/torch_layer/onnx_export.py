@@ -3,14 +3,19 @@ so a model trained by dojo runs in Unity (Sentis / Barracuda) unchanged.
 
 Graph interface (ML-Agents ``model_serialization.py``, model API version 3):
 
-- inputs ``obs_0`` ... ``obs_{N-1}`` ``[batch, *shape]`` float32, and ``action_masks``
-  ``[batch, sum(branches)]`` float32 (1 = allowed) when there are discrete branches;
-- outputs ``version_number`` (= [3]), ``memory_size`` (= [0]), then, if there are continuous
+- inputs ``obs_0`` ... ``obs_{N-1}`` ``[batch, *shape]`` float32, ``action_masks``
+  ``[batch, sum(branches)]`` float32 (1 = allowed) when there are discrete branches, and
+  ``recurrent_in`` ``[batch, 1, memory_size]`` (the agents' memories) when the actor has an
+  LSTM (``network_settings.memory``);
+- outputs ``version_number`` (= [3]), ``memory_size`` (= [memory_size], 0 without LSTM), then,
+  if there are continuous
   actions, ``continuous_actions`` (sampled, ``clip(-3, 3) / 3``, or ``tanh`` of the sample for
   a ``tanh_squash`` actor, as ML-Agents' SAC exports),
   ``continuous_action_output_shape`` (= [continuous_size]), ``deterministic_continuous_actions``,
   and, if there are branches, ``discrete_actions`` (sampled indices ``[batch, branches]``),
-  ``discrete_action_output_shape`` (= [[branch sizes]]), ``deterministic_discrete_actions``.
+  ``discrete_action_output_shape`` (= [[branch sizes]]), ``deterministic_discrete_actions``,
+  and last, with an LSTM, ``recurrent_out`` ``[batch, 1, memory_size]``: the memories to feed
+  back as ``recurrent_in`` at the agents' next step (zeros at an episode's first step).
 
 The constant outputs are float32 with ML-Agents' exact shapes. The observation normaliser is part
 of the actor, so its statistics are baked into the graph.
@@ -28,7 +33,6 @@ import torch
 from torch import nn
 
 from dojo.envs.base import BehaviorSpec
-from dojo.errors import ConfigError
 from dojo.torch_layer.action_model import continuous_env_action, sample_discrete
 from dojo.torch_layer.networks import Actor
 
@@ -52,10 +56,11 @@ class _ExportedActor(nn.Module):
         action_spec = behavior_spec.action_spec
         self.has_continuous = action_spec.continuous_size > 0
         self.has_discrete = action_spec.discrete_size > 0
+        self.recurrent = actor.memory_size > 0
         # Buffers rather than Python constants: they become graph initializers returned as
         # outputs, exactly like ML-Agents' non-trainable parameters.
         self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
-        self.register_buffer("memory_size", torch.tensor([0.0]))
+        self.register_buffer("memory_size", torch.tensor([float(actor.memory_size)]))
         self.register_buffer("continuous_shape", torch.tensor([float(action_spec.continuous_size)]))
         # ML-Agents stores the branch sizes as a [1, branches] tensor.
         self.register_buffer(
@@ -65,7 +70,10 @@ class _ExportedActor(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         obs_list = list(inputs[: self.n_obs])
         masks = inputs[self.n_obs] if self.has_discrete else None
-        dist = self.actor.action_model.distribution(self.actor.hidden(obs_list), masks)
+        # recurrent_in [batch, 1, memory_size] -> [batch, memory_size]
+        memories = inputs[-1][:, 0] if self.recurrent else None
+        hidden, memories = self.actor.hidden_and_memories(obs_list, memories)
+        dist = self.actor.action_model.distribution(hidden, masks)
         outputs = [self.version_number, self.memory_size]
         if self.has_continuous:
             sampled = dist.mean + torch.randn_like(dist.mean) * torch.exp(dist.log_std)
@@ -77,11 +85,14 @@ class _ExportedActor(nn.Module):
                 self.discrete_shape,
                 torch.argmax(dist.discrete_log_probs, dim=2),
             ]
+        if memories is not None:
+            outputs.append(memories.unsqueeze(1))
         return tuple(outputs)
 
 
-def onnx_names(behavior_spec: BehaviorSpec) -> tuple[list[str], list[str]]:
-    """The ML-Agents input and output names of a model for ``behavior_spec``, in graph order."""
+def onnx_names(behavior_spec: BehaviorSpec, memory_size: int = 0) -> tuple[list[str], list[str]]:
+    """The ML-Agents input and output names of a model for ``behavior_spec`` (with an LSTM of
+    ``memory_size`` floats, if not 0), in graph order."""
     inputs = [f"obs_{i}" for i in range(len(behavior_spec.observation_specs))]
     outputs = ["version_number", "memory_size"]
     if behavior_spec.action_spec.continuous_size > 0:
@@ -97,6 +108,9 @@ def onnx_names(behavior_spec: BehaviorSpec) -> tuple[list[str], list[str]]:
             "discrete_action_output_shape",
             "deterministic_discrete_actions",
         ]
+    if memory_size:
+        inputs.append("recurrent_in")
+        outputs.append("recurrent_out")
     return inputs, outputs
 
 
@@ -118,9 +132,7 @@ def _set_branch_axis(model: onnx.ModelProto, n_branches: int) -> None:
             output.type.tensor_type.shape.dim[1].dim_value = n_branches
 
 
-def export_actor(
-    actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathLike[str], memory_size: int = 0
-) -> Path:
+def export_actor(actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathLike[str]) -> Path:
     """Write ``actor`` as an ML-Agents-compatible ONNX model to ``path`` and return the path.
 
     The file is written to a temporary file in the same folder, checked with
@@ -130,21 +142,17 @@ def export_actor(
         actor: the policy to export (its current weights and normaliser statistics).
         behavior_spec: the behavior it was built for (names the inputs and outputs).
         path: destination ``.onnx`` file; its folder is created if missing.
-        memory_size: recurrent memory size; only 0 is supported (no LSTM yet).
 
     Raises:
-        ConfigError: ``memory_size`` is not 0.
+        ValueError: the actor was built for another behavior spec.
     """
     import onnx  # heavy import, only needed here
 
-    if memory_size != 0:
-        raise ConfigError(
-            f"cannot export a recurrent policy (memory_size={memory_size}): LSTM memory is not "
-            "supported yet by dojo's torch layer"
-        )
     _check_matches(actor, behavior_spec)
-    input_names, output_names = onnx_names(behavior_spec)
-    batch_outputs = [name for name in output_names if name.endswith("_actions")]
+    input_names, output_names = onnx_names(behavior_spec, actor.memory_size)
+    batch_outputs = [
+        name for name in output_names if name.endswith("_actions") or name == "recurrent_out"
+    ]
     dynamic_axes = {name: {0: "batch"} for name in input_names + batch_outputs}
 
     # Batch 2 rather than 1 so that tracing cannot mistake the batch axis for a broadcast one.
@@ -153,6 +161,8 @@ def export_actor(
     ]
     if behavior_spec.action_spec.discrete_size > 0:
         dummy.append(torch.ones(2, sum(behavior_spec.action_spec.discrete_branches)))
+    if actor.memory_size:
+        dummy.append(torch.zeros(2, 1, actor.memory_size))
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +176,13 @@ def export_actor(
             # opset 18+ graphs (newer than Unity Sentis imports): its deprecation notices are
             # expected. Other warnings still show.
             warnings.simplefilter("ignore", category=DeprecationWarning)
+            # The LSTM's initial state comes from recurrent_in, so the batch axis stays
+            # dynamic: the exporter's warning about fixed-batch LSTM exports does not apply.
+            warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size")
+            # nn.LSTM's input checks compare sizes in Python while tracing: constant here.
+            warnings.filterwarnings(
+                "ignore", category=torch.jit.TracerWarning, module="torch.nn.modules.rnn"
+            )
             torch.onnx.export(
                 wrapper,
                 tuple(dummy),

@@ -157,6 +157,9 @@ class TrainerController:
                     trajectories = runtime.processor.record_outcome(decision, terminal)
                 if trajectories:
                     self._consume(name, runtime, trajectories)
+                if len(terminal):
+                    # Before act(): a finished agent's next decision starts a new episode.
+                    runtime.trainer.end_episodes(terminal.agent_id)
                 if len(decision):
                     output = runtime.trainer.act(decision)
                     if output.entropy is not None:

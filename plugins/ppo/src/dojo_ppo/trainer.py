@@ -3,6 +3,13 @@
 Reading order: :meth:`PPOTrainer.act` (one forward pass for all waiting agents),
 :meth:`PPOTrainer.prepare_trajectories` (value estimates and GAE per reward signal),
 :meth:`PPOTrainer.update` (``num_epoch`` passes of clipped-surrogate minibatch updates).
+
+With ``network_settings.memory`` the actor carries each agent's LSTM memory from step to step
+(:class:`~dojo.training.agent_memories.AgentMemories`) and stores the memory it acted from with
+every step; the critic's memories are rebuilt per trajectory
+(:mod:`dojo_ppo.recurrent_values`). Updates then run on whole sequences of ``sequence_length``
+steps (:mod:`dojo.training.sequences`), each from its stored starting memories, with the
+padding left out of every loss. GAE is unchanged: it runs per trajectory on the values.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import copy
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -22,9 +29,12 @@ from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.checkpoint import load_state, save_state
 from dojo.torch_layer.networks import Actor, Critic
 from dojo.torch_layer.onnx_export import export_actor
+from dojo.training.agent_memories import AgentMemories
 from dojo.training.on_policy import OnPolicyTrainer
 from dojo.training.schedules import decayed_value
+from dojo.training.sequences import SequenceLayout, sequence_starts
 from dojo_ppo.gae import gae, padded
+from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
 
 # Final values of the linear schedules (ML-Agents' constants).
@@ -64,6 +74,26 @@ def _signal_batch(rollout: dict[str, np.ndarray], idx: np.ndarray, n_obs: int) -
     )
 
 
+class _Sequences(NamedTuple):
+    """A recurrent rollout's sequences: layout, starting memories ``[n_sequences, memory]``
+    of the actor and the critic, and ``valid`` ``[n_sequences * L]`` (real steps)."""
+
+    layout: SequenceLayout
+    memories: torch.Tensor
+    critic_memories: torch.Tensor
+    valid: torch.Tensor
+
+
+class _Minibatch(NamedTuple):
+    """Rows of the rollout one gradient step reads; for a recurrent policy also its sequences'
+    starting memories and which rows are real steps (``None`` otherwise)."""
+
+    rows: torch.Tensor
+    memories: torch.Tensor | None = None
+    critic_memories: torch.Tensor | None = None
+    valid: torch.Tensor | None = None
+
+
 class PPOTrainer(OnPolicyTrainer):
     """PPO with one value head per reward signal, clipped value loss and an entropy bonus."""
 
@@ -90,6 +120,16 @@ class PPOTrainer(OnPolicyTrainer):
         self.deterministic = bool(network.deterministic)
         self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
         self._mask_width = sum(spec.action_spec.discrete_branches)
+        self.memory_size = self.actor.memory_size
+        self.sequence_length = 1
+        self._agent_memories: AgentMemories | None = None
+        self._value_estimator: RecurrentValueEstimator | None = None
+        if network.memory is not None:
+            self.sequence_length = int(network.memory.sequence_length)
+            self._agent_memories = AgentMemories(self.memory_size)
+            self._value_estimator = RecurrentValueEstimator(
+                self.critic, self.sequence_length, self.device
+            )
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         """A tensor on the training device sharing memory with ``array`` when on the CPU."""
@@ -102,16 +142,32 @@ class PPOTrainer(OnPolicyTrainer):
         masks = allowed_action_mask(decision_steps.action_mask)
         if masks is not None:
             masks = masks.to(self.device)
-        with self.policy_lock:
-            raw, discrete, log_prob, entropy = self.actor.act(obs, masks, self.deterministic)
+        extras: dict[str, np.ndarray] = {}
+        if self._agent_memories is None:
+            with self.policy_lock:
+                sample = self.actor.act(obs, masks, self.deterministic)
+        else:
+            memories = self._agent_memories.get(decision_steps.agent_id)
+            with self.policy_lock:
+                sample, after = self.actor.act_with_memories(
+                    obs, masks, self._tensor(memories), self.deterministic
+                )
+            self._agent_memories.set(decision_steps.agent_id, _numpy(after))
+            # The memory the agent acted from: training sequences start from it.
+            extras["memory"] = memories
+        raw, discrete, log_prob, entropy = sample
         continuous = (
             np.empty((n, 0), np.float32) if raw is None else _numpy(self.actor.env_actions(raw))
         )
         discrete_np = np.empty((n, 0), np.int64) if discrete is None else _numpy(discrete)
-        extras = {"log_prob": _numpy(log_prob)}
+        extras["log_prob"] = _numpy(log_prob)
         if raw is not None:
             extras["continuous_raw"] = _numpy(raw)
         return ActionOutput(ActionTuple(continuous, discrete_np), extras, float(entropy.mean()))
+
+    def end_episodes(self, agent_ids: np.ndarray) -> None:
+        if self._agent_memories is not None:
+            self._agent_memories.reset(agent_ids)
 
     # ------------------------------------------------------------------ collecting
     def prepare_trajectories(self, trajectories: list[Trajectory]) -> Mapping[str, np.ndarray]:
@@ -127,23 +183,30 @@ class PPOTrainer(OnPolicyTrainer):
             with self.policy_lock:
                 self.actor.update_normalization(tensors)
                 self.critic.update_normalization(tensors)
-        with torch.inference_mode():
-            values = self.critic([self._tensor(o) for o in obs])
-            next_values = self.critic([self._tensor(o) for o in next_obs])
+        fields: dict[str, np.ndarray] = {}
+        if self._value_estimator is None:
+            with torch.inference_mode():
+                values = self.critic([self._tensor(o) for o in obs])
+                next_values = self.critic([self._tensor(o) for o in next_obs])
+            values_np = {name: _numpy(v) for name, v in values.items()}
+            next_values_np = {name: _numpy(v) for name, v in next_values.items()}
+        else:
+            estimate = self._value_estimator.estimate(trajectories)
+            values_np, next_values_np = estimate.values, estimate.next_values
+            fields.update(self._sequence_fields(trajectories, lengths, estimate.start_memories))
         bootstrap_mask = np.array(
             [0.0 if (t.done and not t.interrupted) else 1.0 for t in trajectories], np.float32
         )
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         valid = np.arange(width)[None, :] < lengths[:, None]
-        fields: dict[str, np.ndarray] = {}
         advantage_sum = np.zeros((len(trajectories), width), np.float32)
         signal_rewards = [self.signal_rewards(t) for t in trajectories]
         for name, signal in self.reward_signals.items():
-            flat_values = _numpy(values[name])
+            flat_values = values_np[name]
             per_traj = [flat_values[s : s + n] for s, n in zip(starts, lengths, strict=True)]
             value_grid = padded(per_traj, width)
             reward_grid = padded([r[name] for r in signal_rewards], width)
-            bootstrap = _numpy(next_values[name]) * bootstrap_mask
+            bootstrap = next_values_np[name] * bootstrap_mask
             advantages, returns = gae(
                 reward_grid, value_grid, bootstrap, lengths, signal.gamma, self.hp.lambd
             )
@@ -176,6 +239,66 @@ class PPOTrainer(OnPolicyTrainer):
             )
         return fields
 
+    def _sequence_fields(
+        self, trajectories: list[Trajectory], lengths: np.ndarray, critic_starts: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Rollout fields of a recurrent policy: where sequences start, and the actor's and the
+        critic's memories at those steps (zeros at the other steps, which no one reads)."""
+        starts = sequence_starts(lengths, self.sequence_length)
+        critic_memory = np.zeros((len(starts), self.critic.memory_size), np.float32)
+        critic_memory[starts] = critic_starts
+        return {
+            "sequence_start": starts,
+            "memory": np.concatenate([t.extras["memory"] for t in trajectories]),
+            "critic_memory": critic_memory,
+        }
+
+    def _as_sequences(
+        self, rollout: dict[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], _Sequences]:
+        """A recurrent policy's rollout laid out as zero-padded sequences, and the sequences'
+        starting memories (:class:`~dojo.training.sequences.SequenceLayout`)."""
+        layout = SequenceLayout.from_starts(rollout.pop("sequence_start"), self.sequence_length)
+        sequences = _Sequences(
+            layout=layout,
+            memories=self._tensor(rollout.pop("memory")[layout.starts]),
+            critic_memories=self._tensor(rollout.pop("critic_memory")[layout.starts]),
+            valid=self._tensor(layout.valid.reshape(-1)),
+        )
+        padded_rollout = {key: layout.pad(value) for key, value in rollout.items()}
+        if "masks" in padded_rollout:
+            # Padding rows allow every action: their (ignored) log-probabilities stay finite.
+            padded_rollout["masks"][~layout.valid.reshape(-1)] = 1.0
+        return padded_rollout, sequences
+
+    def _epoch(self, size: int, batch_size: int, sequences: _Sequences | None) -> list[_Minibatch]:
+        """One pass over the rollout in shuffled minibatches: ``batch_size`` steps each, or,
+        for a recurrent policy, ``batch_size // sequence_length`` whole sequences each."""
+        if sequences is None:
+            batch_size = min(batch_size, size)
+            order = torch.randperm(size, device=self.device)
+            return [
+                _Minibatch(order[b * batch_size : (b + 1) * batch_size])
+                for b in range(max(1, size // batch_size))
+            ]
+        layout = sequences.layout
+        per_batch = max(1, min(batch_size // self.sequence_length, layout.n_sequences))
+        order = torch.randperm(layout.n_sequences).numpy()
+        minibatches = []
+        for b in range(max(1, layout.n_sequences // per_batch)):
+            chosen = order[b * per_batch : (b + 1) * per_batch]
+            rows = self._tensor(layout.positions(chosen))
+            index = self._tensor(chosen)
+            minibatches.append(
+                _Minibatch(
+                    rows,
+                    sequences.memories[index],
+                    sequences.critic_memories[index],
+                    sequences.valid[rows],
+                )
+            )
+        return minibatches
+
     # ------------------------------------------------------------------ learning
     def update(self, rollout: dict[str, np.ndarray]) -> None:
         hp = self.hp
@@ -190,26 +313,33 @@ class PPOTrainer(OnPolicyTrainer):
 
         advantages = rollout["advantages"]
         rollout["advantages"] = (advantages - advantages.mean()) / (advantages.std() + 1e-10)
+        size = len(advantages)
+        sequences = None
+        if self._value_estimator is not None:
+            rollout, sequences = self._as_sequences(rollout)
         data = {key: self._tensor(np.ascontiguousarray(value)) for key, value in rollout.items()}
         signal_stats: dict[str, list[float]] = defaultdict(list)
         n_obs = len(self.behavior_spec.observation_specs)
         names = list(self.reward_signals)
-        size = len(data["advantages"])
-        batch_size = min(int(hp.batch_size), size)
-        n_batches = max(1, size // batch_size)
         policy_total = torch.zeros(())
         value_total = torch.zeros(())
         updates = 0
         for _ in range(int(hp.num_epoch)):
-            order = torch.randperm(size, device=self.device)
-            for b in range(n_batches):
-                idx = order[b * batch_size : (b + 1) * batch_size]
+            for minibatch in self._epoch(size, int(hp.batch_size), sequences):
+                idx = minibatch.rows
                 obs = [data[f"obs/{i}"][idx] for i in range(n_obs)]
                 masks = data["masks"][idx] if "masks" in data else None
                 continuous = data["continuous"][idx] if "continuous" in data else None
                 discrete = data["discrete"][idx] if "discrete" in data else None
-                log_prob, entropy = self.actor.evaluate(obs, masks, continuous, discrete)
-                values = self.critic(obs)
+                log_prob, entropy = self.actor.evaluate(
+                    obs, masks, continuous, discrete, minibatch.memories, self.sequence_length
+                )
+                values = self.critic(obs, minibatch.critic_memories, self.sequence_length)
+                if minibatch.valid is not None:
+                    # Sequence padding counts in no loss: keep the real steps only.
+                    valid = minibatch.valid
+                    idx, log_prob, entropy = idx[valid], log_prob[valid], entropy[valid]
+                    values = {name: value[valid] for name, value in values.items()}
 
                 # Clipped surrogate objective.
                 adv = data["advantages"][idx]
