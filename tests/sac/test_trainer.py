@@ -235,3 +235,30 @@ def test_onnx_export_of_the_squashed_policy_matches_torch(tmp_path: Path) -> Non
     )
     assert np.abs(result["continuous_actions"]).max() <= 1.0
     assert (result["discrete_actions"][:4, 0] != 0).all()
+
+
+@pytest.mark.parametrize(
+    "spec", [PENDULUM, BehaviorSpec((ObservationSpec((4,)),), ActionSpec(1, (3, 2)))]
+)
+def test_update_on_two_threads_equals_the_sequential_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: BehaviorSpec
+) -> None:
+    """The critic and policy halves on two threads give exactly the sequential result."""
+    import dojo_sac.trainer
+
+    trained = []
+    for parallel in (False, True):
+        monkeypatch.setattr(dojo_sac.trainer, "PARALLEL_HALVES", parallel)
+        trainer = make_trainer(spec, sac_settings(buffer_init_steps=0), tmp_path / str(parallel))
+        assert (trainer._helper is not None) == parallel
+        torch.manual_seed(1)
+        trainer.process_trajectories(random_trajectories(spec, 12, 16, seed=3))
+        trainer.advance()
+        trainer.close()
+        assert trainer.update_steps > 100
+        trained.append(trainer)
+    sequential, threaded = trained
+    for a, b in zip(sequential.parameters, threaded.parameters, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    losses = [t.context.stats.peek("Losses/Q1 Loss") for t in trained]
+    assert losses[0] and losses[0] == losses[1]

@@ -1,11 +1,9 @@
-"""SAC's Q networks: two independent critics evaluated as one batched module.
+"""SAC's Q networks: two independent critics over the same inputs.
 
-:class:`TwinQNetwork` holds the weights of both Q networks stacked along a leading axis of size 2
-(``[2, in, out]`` per layer), so each layer of both networks is one ``torch.baddbmm`` instead of
-two matrix products: half the kernel launches and autograd nodes of two separate modules, which
-is what an update costs at the batch sizes SAC uses. Each twin is initialised like an
-independent ``nn.Linear`` stack (PyTorch's default init, as Stable-Baselines3), so the twins
-start different, as the clipped double-Q trick needs.
+Each twin is a stack of ``nn.Linear``-layout layers (PyTorch's default initialisation, as
+Stable-Baselines3, so the twins start different, as the clipped double-Q trick needs), evaluated
+with :func:`~dojo.torch_layer.dense_stack.dense_relu_stack`: one autograd node per twin and only
+the gradients an update needs (the policy loss sees the first twin through detached weights).
 
 Outputs, per reward signal (one head per signal, each with its own gamma in the trainer):
 
@@ -26,13 +24,14 @@ from torch import nn
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
 from dojo.errors import ConfigError
+from dojo.torch_layer.dense_stack import dense_relu_stack
 from dojo.torch_layer.encoders import ObservationEncoder
 
 N_TWINS = 2
 
 
 class TwinQNetwork(nn.Module):
-    """Two Q networks ``obs (+ continuous action) -> values`` with stacked weights.
+    """Two Q networks ``obs (+ continuous action) -> values`` sharing one observation encoder.
 
     Args:
         observation_specs: the behavior's observations.
@@ -65,23 +64,15 @@ class TwinQNetwork(nn.Module):
         sizes = [self.encoder.output_size + self.continuous_size]
         sizes += [int(network_settings.hidden_units)] * int(network_settings.num_layers)
         sizes.append(self.outputs_per_signal * len(self.signal_names))
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
+        self.twins = nn.ModuleList(nn.ModuleList() for _ in range(N_TWINS))
         for in_size, out_size in itertools.pairwise(sizes):
-            layers = [nn.Linear(in_size, out_size) for _ in range(N_TWINS)]
-            # [2, in, out]: x @ W, so each twin's weight is its nn.Linear weight transposed.
-            self.weights.append(
-                nn.Parameter(
-                    torch.stack([layer.weight.detach().T for layer in layers]).contiguous()
-                )
-            )
-            self.biases.append(
-                nn.Parameter(torch.stack([layer.bias.detach()[None] for layer in layers]))
-            )
+            for twin in self.twins:
+                twin.append(nn.Linear(in_size, out_size))
 
-    def _inputs(
+    def inputs(
         self, obs_list: Sequence[torch.Tensor], continuous: torch.Tensor | None
     ) -> torch.Tensor:
+        """The twins' input ``[n, features (+ continuous size)]``."""
         x = self.encoder(obs_list)
         if self.continuous_size:
             if continuous is None:
@@ -89,55 +80,33 @@ class TwinQNetwork(nn.Module):
             x = torch.cat([x, continuous], dim=1)
         return x
 
-    def forward(
-        self,
-        obs_list: Sequence[torch.Tensor],
-        continuous: torch.Tensor | None = None,
-        hidden_dtype: torch.dtype | None = None,
-    ) -> torch.Tensor:
-        """Both twins' values ``[2, n, signals, outputs_per_signal]`` (float32).
+    def twin(self, index: int, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
+        """Twin ``index``'s values ``[n, signals, outputs_per_signal]`` of inputs ``x``; with
+        ``frozen`` no gradient reaches its weights (it still flows to ``x``)."""
+        layers = self.twins[index]
+        weights = [layer.weight for layer in layers]
+        biases = [layer.bias for layer in layers]
+        if frozen:
+            weights = [w.detach() for w in weights]
+            biases = [b.detach() for b in biases]
+        out = dense_relu_stack(x, weights, biases)
+        return out.view(x.shape[0], len(self.signal_names), self.outputs_per_signal)
 
-        ``hidden_dtype=torch.bfloat16`` runs the hidden-to-hidden products in bfloat16 (float32
-        accumulation); the input and output layers and the result stay float32.
-        """
-        x = self._inputs(obs_list, continuous)
-        n = x.shape[0]
-        h = x.unsqueeze(0).expand(N_TWINS, n, x.shape[1])
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            if hidden_dtype is not None and 0 < i < last:
-                h = torch.baddbmm(
-                    bias.to(hidden_dtype), h.to(hidden_dtype), weight.to(hidden_dtype)
-                )
-            else:
-                h = torch.baddbmm(bias, h.to(bias.dtype), weight)
-            if i < last:
-                h = torch.relu(h)
-        return h.view(N_TWINS, n, len(self.signal_names), self.outputs_per_signal)
+    def forward(
+        self, obs_list: Sequence[torch.Tensor], continuous: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Both twins' values ``[2, n, signals, outputs_per_signal]``."""
+        x = self.inputs(obs_list, continuous)
+        return torch.stack([self.twin(i, x) for i in range(N_TWINS)])
 
     def first(
         self,
         obs_list: Sequence[torch.Tensor],
         continuous: torch.Tensor | None = None,
         frozen: bool = False,
-        hidden_dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
-        """The first twin's values ``[n, signals, outputs_per_signal]``; with ``frozen`` no
-        gradient reaches the Q parameters (they still flow to ``continuous``), for the policy
-        loss. ``hidden_dtype`` as in :meth:`forward`."""
-        x = self._inputs(obs_list, continuous)
-        last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            w, b = weight[0], bias[0]
-            if frozen:
-                w, b = w.detach(), b.detach()
-            if hidden_dtype is not None and 0 < i < last:
-                x = torch.addmm(b.to(hidden_dtype), x.to(hidden_dtype), w.to(hidden_dtype))
-            else:
-                x = torch.addmm(b, x.to(b.dtype), w)
-            if i < last:
-                x = torch.relu(x)
-        return x.view(x.shape[0], len(self.signal_names), self.outputs_per_signal)
+        """The first twin's values ``[n, signals, outputs_per_signal]`` (see :meth:`twin`)."""
+        return self.twin(0, self.inputs(obs_list, continuous), frozen)
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to the normaliser (no-op without ``normalize``)."""

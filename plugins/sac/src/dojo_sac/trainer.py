@@ -23,22 +23,33 @@ Where users see it, it follows ML-Agents:
   Entropy Coeff``, ``Policy/Discrete Entropy Coeff``, ``Policy/Learning Rate``,
   ``Policy/<Signal> Value`` (mean Q of the replayed actions);
 - checkpoint keys ``Policy``, ``global_step``, ``Optimizer:q_network``,
-  ``Optimizer:target_network``, ``Optimizer:value_optimizer`` (one Adam for the policy, the Q
-  networks and the entropy coefficients), ``Optimizer:entropy_coefficients``; no
-  ``Optimizer:value_network`` (there is no value network).
+  ``Optimizer:target_network``, ``Optimizer:value_optimizer`` (the Q networks' Adam),
+  ``Optimizer:policy_optimizer`` (the policy's and entropy coefficients' Adam),
+  ``Optimizer:entropy_coefficients``; no ``Optimizer:value_network`` (there is no value
+  network).
 
-Speed (one update per environment step makes the update the whole cost): the two Q networks
-are one batched module (:class:`~dojo_sac.networks.TwinQNetwork`), the critic, policy and
-entropy losses are summed and back-propagated once (the policy loss sees the Q networks through
-detached weights, so no gradient reaches them from it), one fused Adam step updates everything,
-the target networks are moved with one ``torch._foreach_lerp_``, and ReLU replaces tanh (25x
-cheaper on 256-wide layers on CPU).
+Speed (one update per environment step makes the update the whole cost of a run):
+
+- the update is split in two halves that share no parameters and run on two cores at once
+  (:data:`PARALLEL_HALVES`): a helper thread computes the soft TD target, then the policy and
+  entropy losses with their gradients and steps their Adam; the calling thread meanwhile runs
+  the critic forward pass, waits for the target, back-propagates the critic loss, waits for the
+  helper (the policy loss reads the Q weights) and steps the critics' Adam. PyTorch releases
+  the GIL inside its kernels, so the two threads' products overlap; every gradient is taken at
+  the pre-update parameters, exactly as in a sequential update;
+- each twin Q network and the policy body run as one autograd node
+  (:func:`~dojo.torch_layer.dense_stack.dense_relu_stack`) that computes only the gradients
+  needed (none for the Q weights in the policy loss);
+- gradients come from ``torch.autograd.grad`` into a :class:`~dojo.torch_layer.adam.GradientAdam`
+  (the fused Adam kernel without the ``Optimizer`` bookkeeping); the target networks move with
+  one ``torch._foreach_lerp_``; ReLU replaces tanh (25x cheaper on 256-wide layers on CPU).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +59,9 @@ import torch
 from dojo.api import ActionOutput
 from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
+from dojo.torch_layer.adam import GradientAdam
 from dojo.torch_layer.checkpoint import load_state, save_state
+from dojo.torch_layer.dense_stack import dense_relu_stack
 from dojo.torch_layer.networks import Actor
 from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.off_policy import OffPolicyTrainer
@@ -56,29 +69,14 @@ from dojo.training.schedules import decayed_value
 from dojo_sac.networks import TwinQNetwork
 
 MIN_LEARNING_RATE = 1e-10
-#: ``DOJO_SAC_MATMUL=bfloat16`` opts in to bfloat16 hidden-layer products (experimental).
-MATMUL_VARIABLE = "DOJO_SAC_MATMUL"
+#: Run the critic and policy halves of an update on two threads (on machines with 2+ cores).
+PARALLEL_HALVES = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
 # Target entropy: -1 x continuous size (ML-Agents, SB3).
 CONTINUOUS_TARGET_ENTROPY_SCALE = 1.0
 # ML-Agents uses 0.2 * log(branch size) per branch. dojo aims lower: with 0.2 the discrete policy
 # stays random enough (about 5% of CartPole steps go the wrong way) that returns plateaued near
 # 250; 0.05 * log(size) lets it become nearly deterministic where the task allows.
 DISCRETE_TARGET_ENTROPY_SCALE = 0.05
-
-
-def hidden_matmul_dtype(device: str) -> torch.dtype | None:
-    """The dtype of the hidden-to-hidden matrix products in updates (``None``: float32).
-
-    bfloat16 (float32 accumulation, float32 weights, optimizer, losses, input and output layers)
-    on CPUs with native bfloat16 (AVX512-BF16 / AMX), where it doubles the speed of the products
-    that are most of an update's cost. Off unless ``DOJO_SAC_MATMUL=bfloat16`` asks for it:
-    float32 is what other trainers (and comparisons with them) use, and the learning curves of
-    bfloat16 have been checked on Pendulum seed 0 only.
-    """
-    choice = os.environ.get(MATMUL_VARIABLE, "").strip().lower()
-    if choice not in ("bfloat16", "bf16") or torch.device(device).type != "cpu":
-        return None
-    return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
 
 
 class SACTrainer(OffPolicyTrainer):
@@ -119,16 +117,18 @@ class SACTrainer(OffPolicyTrainer):
         targets += [DISCRETE_TARGET_ENTROPY_SCALE * math.log(b) for b in self.branches]
         self.target_entropy = torch.tensor(targets, dtype=torch.float32)
 
-        self.parameters = [
-            *self.actor.parameters(),
-            *self.q_network.parameters(),
-            self.log_entropy_coefficients,
-        ]
-        self.optimizer = torch.optim.Adam(self.parameters, lr=self.hp.learning_rate, fused=True)
+        self._policy_parameters = [*self.actor.parameters(), self.log_entropy_coefficients]
         self._q_parameters = list(self.q_network.parameters())
         self._target_parameters = list(self.target_network.parameters())
+        #: Every trained parameter: the policy's, the entropy coefficients, the Q networks'.
+        self.parameters = self._policy_parameters + self._q_parameters
+        self.policy_optimizer = GradientAdam(self._policy_parameters)
+        self.q_optimizer = GradientAdam(self._q_parameters)
+        self.learning_rate = float(self.hp.learning_rate)
+        self._helper = (
+            ThreadPoolExecutor(1, thread_name_prefix="sac-policy") if PARALLEL_HALVES else None
+        )
         self.deterministic = bool(network.deterministic)
-        self.hidden_dtype = hidden_matmul_dtype(self.context.device)
         self._stats: list[torch.Tensor] = []
         if self.branches:
             model = self.actor.action_model
@@ -173,12 +173,13 @@ class SACTrainer(OffPolicyTrainer):
         """Reparameterised continuous actions, their log-probabilities ``[n]``, and every
         branch's log-probabilities ``[n, branches, max_branch]``."""
         model = self.actor.action_model
-        if self.hidden_dtype is None:
-            hidden = self.actor.hidden(obs)
-        else:
-            with torch.autocast("cpu", dtype=self.hidden_dtype):
-                hidden = self.actor.hidden(obs)
-            hidden = hidden.float()
+        body = self.actor.body.layers
+        hidden = dense_relu_stack(
+            self.actor.encoder(obs),
+            [layer.weight for layer in body],
+            [layer.bias for layer in body],
+            activate_last=True,
+        )
         dist = model.distribution(hidden, masks)
         continuous = log_prob = None
         if dist.mean is not None:
@@ -214,48 +215,51 @@ class SACTrainer(OffPolicyTrainer):
         return value
 
     def update(self, batch: dict[str, np.ndarray]) -> None:
-        import os
-
-        if os.environ.get("SAC_BF16"):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return self._update(batch)
-        return self._update(batch)
-
-    def _update(self, batch: dict[str, np.ndarray]) -> None:
         n_obs = len(self.behavior_spec.observation_specs)
         data = {key: torch.from_numpy(value) for key, value in batch.items()}
         obs = [data[f"obs/{i}"] for i in range(n_obs)]
         next_obs = [data[f"next_obs/{i}"] for i in range(n_obs)]
-        masks = data.get("masks")
-        rewards = torch.stack([data[f"rewards/{name}"] for name in self.reward_signals], dim=1)
         alpha = self.log_entropy_coefficients.detach().exp()
-
-        # Soft TD target from the target networks at the next state: [n, signals].
-        with torch.no_grad():
-            next_continuous, next_log_prob, next_discrete = self._policy(
-                next_obs, data.get("next_masks")
-            )
-            target_q = self.target_network(next_obs, next_continuous, self.hidden_dtype)
-            target_q = target_q.min(dim=0).values
-            next_value = self._soft_value(target_q, next_log_prob, next_discrete, alpha)
-            not_done = (1.0 - data["done"]).unsqueeze(1)
-            target = rewards + self.gammas * not_done * next_value
-
-        # Critic: both Q networks regress on the target at the replayed actions.
-        q = self.q_network(obs, data.get("continuous"), self.hidden_dtype)  # [2, n, sig, out]
-        if self.branches:
-            chosen = self._branch_values(q).gather(
-                -1, data["discrete"][None, :, None, :, None].expand(2, -1, q.shape[2], -1, 1)
-            )
-            q_taken = chosen.squeeze(-1).mean(-1)  # [2, n, signals]
+        target_ready: Future[torch.Tensor] = Future()
+        if self._helper is None:
+            policy_loss = self._target_and_policy_half(data, obs, next_obs, alpha, target_ready)
+            q_stats = self._critic_half(data, obs, target_ready)
         else:
-            q_taken = q[..., 0]
-        # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
-        q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
+            policy_done = self._helper.submit(
+                self._target_and_policy_half, data, obs, next_obs, alpha, target_ready
+            )
+            try:
+                q_stats = self._critic_half(data, obs, target_ready)
+            finally:
+                policy_loss = policy_done.result()  # re-raises the helper's error
+        # Both halves took their gradients at the old parameters; the critics move last
+        # because the policy loss read their weights.
+        with self.policy_lock:
+            self.q_optimizer.step(q_stats.pop(), self.learning_rate)
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target_parameters, self._q_parameters, float(self.hp.tau))
+        q_losses, q_values = q_stats
+        self._stats.append(torch.cat([q_losses, policy_loss, q_values, alpha]))
 
-        # Policy: maximise Q1 plus the entropy bonus, through detached Q weights.
+    def _target_and_policy_half(
+        self,
+        data: dict[str, torch.Tensor],
+        obs: list[torch.Tensor],
+        next_obs: list[torch.Tensor],
+        alpha: torch.Tensor,
+        target_ready: Future[torch.Tensor],
+    ) -> torch.Tensor:
+        """The soft TD target (handed over through ``target_ready`` as soon as it exists),
+        then the policy and entropy-coefficient step. Returns the policy loss ``[1]``."""
+        try:
+            target_ready.set_result(self._soft_target(data, next_obs, alpha))
+        except BaseException as err:
+            target_ready.set_exception(err)
+            raise
+        masks = data.get("masks")
         continuous, log_prob, discrete_log_probs = self._policy(obs, masks)
-        q1 = self.q_network.first(obs, continuous, frozen=True, hidden_dtype=self.hidden_dtype)
+        # The policy sees the first Q network through detached weights: no Q gradients.
+        q1 = self.q_network.first(obs, continuous, frozen=True)
         if discrete_log_probs is None:
             policy_loss = (alpha[0] * log_prob - q1[..., 0].mean(-1)).mean()
         else:
@@ -280,24 +284,46 @@ class SACTrainer(OffPolicyTrainer):
                 entropies.extend(branch_neg_entropy.mean(0).unbind())
             gap = torch.stack(entropies) + self.target_entropy  # log pi + target
         entropy_loss = -(self.log_entropy_coefficients * gap).sum()
-
-        loss = q_losses.sum() + policy_loss + entropy_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        grads = torch.autograd.grad(policy_loss + entropy_loss, self._policy_parameters)
         with self.policy_lock:
-            self.optimizer.step()
+            self.policy_optimizer.step(grads, self.learning_rate)
+        return policy_loss.detach()[None]
+
+    def _soft_target(
+        self, data: dict[str, torch.Tensor], next_obs: list[torch.Tensor], alpha: torch.Tensor
+    ) -> torch.Tensor:
+        """``r + gamma * (1 - done) * V(s')`` from the target networks, ``[n, signals]``."""
+        rewards = torch.stack([data[f"rewards/{name}"] for name in self.reward_signals], dim=1)
         with torch.no_grad():
-            torch._foreach_lerp_(self._target_parameters, self._q_parameters, float(self.hp.tau))
-        self._stats.append(
-            torch.cat(
-                [
-                    q_losses.detach(),
-                    policy_loss.detach()[None],
-                    q_taken.detach().min(0).values.mean(0),
-                    alpha,
-                ]
+            next_continuous, next_log_prob, next_discrete = self._policy(
+                next_obs, data.get("next_masks")
             )
-        )
+            target_q = self.target_network(next_obs, next_continuous).min(dim=0).values
+            next_value = self._soft_value(target_q, next_log_prob, next_discrete, alpha)
+            not_done = (1.0 - data["done"]).unsqueeze(1)
+            return rewards + self.gammas * not_done * next_value
+
+    def _critic_half(
+        self,
+        data: dict[str, torch.Tensor],
+        obs: list[torch.Tensor],
+        target_ready: Future[torch.Tensor],
+    ) -> list[Any]:
+        """Both Q networks regress on the target at the replayed actions. Returns the two
+        losses ``[2]``, the mean value per signal ``[signals]`` and the gradients."""
+        q = self.q_network(obs, data.get("continuous"))  # [2, n, signals, outputs]
+        if self.branches:
+            chosen = self._branch_values(q).gather(
+                -1, data["discrete"][None, :, None, :, None].expand(2, -1, q.shape[2], -1, 1)
+            )
+            q_taken = chosen.squeeze(-1).mean(-1)  # [2, n, signals]
+        else:
+            q_taken = q[..., 0]
+        target = target_ready.result()
+        # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
+        q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
+        grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
+        return [q_losses.detach(), q_taken.detach().min(0).values.mean(0), grads]
 
     def advance(self) -> None:
         lr = decayed_value(
@@ -307,8 +333,7 @@ class SACTrainer(OffPolicyTrainer):
             self.step,
             int(self.settings.max_steps),
         )
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.learning_rate = lr
         super().advance()
         if self._stats:
             self._report(lr)
@@ -338,7 +363,8 @@ class SACTrainer(OffPolicyTrainer):
             "Policy": self.actor.state_dict(),
             "Optimizer:q_network": self.q_network.state_dict(),
             "Optimizer:target_network": self.target_network.state_dict(),
-            "Optimizer:value_optimizer": self.optimizer.state_dict(),
+            "Optimizer:value_optimizer": self.q_optimizer.state_dict(),
+            "Optimizer:policy_optimizer": self.policy_optimizer.state_dict(),
             "Optimizer:entropy_coefficients": self.log_entropy_coefficients.detach().clone(),
             "global_step": torch.tensor(self.step),
             **{key: torch.tensor(value) for key, value in self.cadence_state().items()},
@@ -356,7 +382,8 @@ class SACTrainer(OffPolicyTrainer):
             self.log_entropy_coefficients.copy_(state["Optimizer:entropy_coefficients"])
         self.load_reward_signal_state(state)
         if not reset_step:
-            self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+            self.q_optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+            self.policy_optimizer.load_state_dict(state["Optimizer:policy_optimizer"])
             self.step = int(state["global_step"])
             self.load_replay_buffer(Path(path).parent)
         counters = {
@@ -365,6 +392,11 @@ class SACTrainer(OffPolicyTrainer):
             if key in state
         }
         self.load_cadence_state(counters, reset_step)
+
+    def close(self) -> None:
+        if self._helper is not None:
+            self._helper.shutdown()
+        super().close()
 
     def export_onnx(self, path: Path) -> None:
         with self.policy_lock:

@@ -1,0 +1,89 @@
+"""The fused dense ReLU stack and the gradient-taking Adam equal their PyTorch counterparts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from dojo.torch_layer.adam import GradientAdam
+from dojo.torch_layer.dense_stack import dense_relu_stack
+
+
+def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleList:
+    torch.manual_seed(0)
+    return nn.ModuleList(nn.Linear(i, o, dtype=dtype) for i, o in zip(sizes, sizes[1:]))
+
+
+def _reference(layers: nn.ModuleList, x: torch.Tensor, activate_last: bool) -> torch.Tensor:
+    for i, layer in enumerate(layers):
+        x = layer(x)
+        if i < len(layers) - 1 or activate_last:
+            x = torch.relu(x)
+    return x
+
+
+def _run(layers: nn.ModuleList, x: torch.Tensor, activate_last: bool) -> torch.Tensor:
+    return dense_relu_stack(
+        x, [lay.weight for lay in layers], [lay.bias for lay in layers], activate_last
+    )
+
+
+@pytest.mark.parametrize("activate_last", [False, True])
+@pytest.mark.parametrize("sizes", [[4, 16, 16, 1], [3, 8, 5], [12, 6, 6, 6, 3]])
+def test_gradients_equal_autograd_through_linear_layers(
+    sizes: list[int], activate_last: bool
+) -> None:
+    layers = _stack(sizes)
+    x = torch.randn(9, sizes[0], dtype=torch.float64, requires_grad=True)
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+
+    out = _run(layers, x, activate_last)
+    expected = _reference(layers, x, activate_last)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn_like(out)
+    mine = torch.autograd.grad((out * weights).sum(), [x, *params])
+    theirs = torch.autograd.grad((expected * weights).sum(), [x, *params])
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b)
+    # Finite differences too (float64), for the input and every weight.
+    assert torch.autograd.gradcheck(
+        lambda x, *p: dense_relu_stack(x, p[0::2], p[1::2], activate_last), (x, *params)
+    )
+
+
+def test_detached_weights_get_no_gradient_but_the_input_does() -> None:
+    layers = _stack([4, 16, 16, 1])
+    x = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    out = dense_relu_stack(
+        x, [lay.weight.detach() for lay in layers], [lay.bias.detach() for lay in layers]
+    )
+    out.sum().backward()
+    assert all(p.grad is None for p in layers.parameters())
+    (expected,) = torch.autograd.grad(_reference(layers, x, False).sum(), [x])
+    torch.testing.assert_close(x.grad, expected)
+
+
+def test_gradient_adam_follows_torch_adam_and_restores_its_state() -> None:
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3), torch.randn(3)]
+    theirs = [p.clone().requires_grad_() for p in ours]
+    reference = torch.optim.Adam(theirs, lr=3e-3)
+    adam = GradientAdam(ours)
+    for step in range(6):
+        grads = [torch.randn_like(p) for p in ours]
+        for p, g in zip(theirs, grads, strict=True):
+            p.grad = g.clone()
+        reference.step()
+        adam.step(grads, lr=3e-3)
+        for a, b in zip(ours, theirs, strict=True):
+            torch.testing.assert_close(a, b.detach(), msg=f"step {step}")
+    assert adam.steps == 6
+
+    restored = GradientAdam([p.clone() for p in ours])
+    restored.load_state_dict(adam.state_dict())
+    grads = [torch.ones_like(p) for p in ours]
+    adam.step(grads, lr=1e-2)
+    restored.step(grads, lr=1e-2)
+    for a, b in zip(adam.params, restored.params, strict=True):
+        torch.testing.assert_close(a, b)
