@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -12,7 +14,7 @@ from dojo.torch_layer.dense_stack import dense_relu_stack
 
 def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleList:
     torch.manual_seed(0)
-    return nn.ModuleList(nn.Linear(i, o, dtype=dtype) for i, o in zip(sizes, sizes[1:]))
+    return nn.ModuleList(nn.Linear(i, o, dtype=dtype) for i, o in itertools.pairwise(sizes))
 
 
 def _reference(layers: nn.ModuleList, x: torch.Tensor, activate_last: bool) -> torch.Tensor:
