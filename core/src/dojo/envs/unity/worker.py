@@ -28,7 +28,7 @@ from dojo.envs.unity.communicator_objects.unity_rl_initialization_input_pb2 impo
     UnityRLInitializationInputProto,
 )
 from dojo.envs.unity.launcher import ExecutableLauncher, exit_reason, stop_process
-from dojo.envs.unity.server import ExchangeServer
+from dojo.envs.unity.server import ExchangeServer, WorkerFailure
 from dojo.errors import EnvError
 
 logger = logging.getLogger("dojo")
@@ -226,7 +226,10 @@ class UnityWorker:
 
     def send_step(self, message: UnityMessageProto) -> None:
         """Send a step input prepared with :func:`step_message`."""
-        self.server.reply(message)
+        try:
+            self.server.reply(message)
+        except WorkerFailure as failure:
+            raise self._explained(failure) from None
 
     def receive(self) -> UnityOutputProto:
         """The environment's answer to the last reset or step.
@@ -235,7 +238,21 @@ class UnityWorker:
             WorkerFailure: timeout, exit, disconnection or a close from the environment.
             EnvError: a malformed or oversized message.
         """
-        return self.server.receive(self.timeout_wait, self._alive, "answer").unity_output
+        try:
+            return self.server.receive(self.timeout_wait, self._alive, "answer").unity_output
+        except WorkerFailure as failure:
+            raise self._explained(failure) from None
+
+    def _explained(self, failure: WorkerFailure) -> WorkerFailure:
+        """A dropped connection of a player that is exiting is reported as its exit."""
+        if self.process is None:
+            return failure
+        try:
+            self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return failure
+        reason = exit_reason(self.process)
+        return WorkerFailure(f"{self.where}: {reason}") if reason else failure
 
 
 def step_message() -> UnityMessageProto:
