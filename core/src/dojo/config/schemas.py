@@ -63,7 +63,7 @@ LEGACY_BEHAVIOR_KEYS = {
 
 
 class MemorySchema(StrictSchema):
-    """``network_settings.memory``: an LSTM after the encoders."""
+    """``network_settings.memory``: an LSTM after the dense layers."""
 
     memory_size = Integer(
         load_default=128,
@@ -76,12 +76,14 @@ class MemorySchema(StrictSchema):
                 "even",
             ),
         ],
-        description="Size of the recurrent state (hidden + cell); must be even.",
+        description="Floats of memory per agent (LSTM hidden + cell state, so memory_size / 2 "
+        "LSTM units); must be even.",
     )
     sequence_length = Integer(
         load_default=64,
         validate=AtLeast(1, "Use the number of steps the agent must remember, e.g. 64."),
-        description="Length of the experience sequences the LSTM is trained on.",
+        description="Steps per training sequence: how far back gradients reach through the "
+        "memory; at most batch_size.",
     )
 
     @post_load
@@ -116,7 +118,8 @@ class NetworkSettingsSchema(StrictSchema):
         MemorySchema,
         load_default=None,
         allow_none=True,
-        description="Recurrent memory (an LSTM); absent or null for none.",
+        description="Recurrent memory: an LSTM after the dense layers, for tasks where the "
+        "current observation is not enough (PPO); absent or null for none.",
     )
     goal_conditioning_type = Text(
         load_default="hyper",
