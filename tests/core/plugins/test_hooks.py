@@ -169,7 +169,10 @@ def test_hook_register_environments(observed_run: ObservedRun) -> None:
     typo = run_command("mlagents-learn", "--env=tyo:cartpole", site=site, cwd=folder)
     assert typo.returncode == 1
     assert "unknown environment 'tyo'" in typo.stderr
-    assert "Installed: gymnasium, toy." in typo.stderr and "Did you mean 'toy'?" in typo.stderr
+    assert (
+        "Installed: gymnasium, remote, toy, unity." in typo.stderr
+        and "Did you mean 'toy'?" in typo.stderr
+    )
 
 
 def test_hook_register_trainers(tmp_path: Path) -> None:
