@@ -32,8 +32,8 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 bench: setup
-	$(BIN)/python -m pip install --quiet "stable-baselines3>=2.3"
-	$(BIN)/python benchmarks/ppo_cartpole.py
+	$(BIN)/python -m pip install --quiet "stable-baselines3>=2.3" matplotlib
+	$(BIN)/python benchmarks/compare.py
 
 # The configuration reference is generated from the schemas (tests/docs checks it is current).
 docs: setup

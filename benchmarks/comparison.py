@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +45,33 @@ def first_reaching(points: Curve, threshold: float) -> int | None:
     return next((step for step, value in points if value >= threshold), None)
 
 
-def read_reward_curve(folder: Path) -> Curve:
-    """``Environment/Cumulative Reward`` of a behavior folder's TensorBoard events."""
+def read_reward_events(folder: Path) -> list[tuple[int, float, float]]:
+    """``Environment/Cumulative Reward`` of a behavior folder's TensorBoard events:
+    (step, value, wall-clock time of the summary)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     accumulator = EventAccumulator(str(folder))
     accumulator.Reload()
-    return [(e.step, e.value) for e in accumulator.Scalars("Environment/Cumulative Reward")]
+    return [
+        (e.step, e.value, e.wall_time) for e in accumulator.Scalars("Environment/Cumulative Reward")
+    ]
 
 
-def run_dojo(config: dict[str, Any], behavior: str, seed: int, threads: int = 1) -> dict:
-    """Train ``config`` with ``mlagents-learn``; training seconds (timers.json) and curve."""
+def read_reward_curve(folder: Path) -> Curve:
+    """``Environment/Cumulative Reward`` of a behavior folder's TensorBoard events."""
+    return [(step, value) for step, value, _wall in read_reward_events(folder)]
+
+
+def launched_at() -> float:
+    """When the parent started this worker (``BENCH_LAUNCHED_AT``), else now."""
+    return float(os.environ.get("BENCH_LAUNCHED_AT", time.time()))
+
+
+def run_dojo(config: dict[str, Any], behavior: str, seed: int, threads: int | None = None) -> dict:
+    """Train ``config`` with ``mlagents-learn``: training seconds (timers.json), the reward
+    curve, its wall-clock times since launch, and the peak resident memory of the trainer.
+    ``threads`` sets ``--num-threads`` (default: dojo's own choice)."""
+    start = launched_at()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -63,81 +81,74 @@ def run_dojo(config: dict[str, Any], behavior: str, seed: int, threads: int = 1)
             "--run-id=bench",
             f"--seed={seed}",
             f"--results-dir={tmp}/results",
-            f"--num-threads={threads}",
         ]
+        if threads is not None:
+            cmd.append(f"--num-threads={threads}")
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         run_dir = Path(tmp) / "results" / "bench"
         timers = json.loads((run_dir / "run_logs" / "timers.json").read_text())
         seconds = timers["children"]["TrainerController.start_learning"]["total"]
-        points = read_reward_curve(run_dir / behavior)
+        events = read_reward_events(run_dir / behavior)
     steps = config["behaviors"][behavior]["max_steps"]
-    return {"steps": steps, "seconds": seconds, "points": points}
+    return {
+        "steps": steps,
+        "seconds": seconds,
+        "points": [(step, value) for step, value, _ in events],
+        "wall": [wall - start for _, _, wall in events],
+        "peak_rss_mb": peak_kb / 1024,
+    }
 
 
 def episode_recorder() -> Any:
-    """An SB3 callback collecting ``(timestep, episode return)`` of every finished episode."""
+    """An SB3 callback collecting ``(timestep, episode return, seconds since launch)`` of every
+    finished episode."""
     from stable_baselines3.common.callbacks import BaseCallback
+
+    start = launched_at()
 
     class Episodes(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
-            self.episodes: Curve = []
+            self.episodes: list[tuple[int, float, float]] = []
 
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
                 if "episode" in info:
-                    self.episodes.append((self.num_timesteps, float(info["episode"]["r"])))
+                    self.episodes.append(
+                        (self.num_timesteps, float(info["episode"]["r"]), time.time() - start)
+                    )
             return True
 
     return Episodes()
 
 
-def measure(
-    script: str,
-    worker: str,
-    seed: int,
-    steps: int,
-    window: int,
-    threshold: float,
-    env: dict[str, str] | None = None,
-) -> dict:
-    """Run ``script --worker worker`` in a subprocess and add speed and steps to threshold."""
-    cmd = [sys.executable, script, "--worker", worker, "--seeds", str(seed), "--steps", str(steps)]
-    out = subprocess.run(
-        cmd, check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    if "episodes" in result:
-        result["points"] = window_means([tuple(e) for e in result.pop("episodes")], window)
-    result["reached"] = first_reaching([tuple(p) for p in result["points"]], threshold)
-    result["steps_per_second"] = result["steps"] / result["seconds"]
-    return result
+def timed_learn(model: Any, steps: int) -> dict:
+    """Train an SB3 model: its training seconds, finished episodes and peak resident memory."""
+    callback = episode_recorder()
+    begin = time.perf_counter()
+    model.learn(total_timesteps=steps, callback=callback)
+    seconds = time.perf_counter() - begin
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "steps": steps,
+        "seconds": seconds,
+        "episodes": callback.episodes,
+        "peak_rss_mb": peak_kb / 1024,
+    }
 
 
-def print_table(
-    title: str, rows: list[tuple[str, int, dict]], names: dict[str, str], threshold: float
-) -> None:
-    """Median speed, speed relative to SB3 and steps to ``threshold`` per framework."""
-    present = [name for name in names if any(row[0] == name for row in rows)]
-    summary = {}
-    for name in present:
-        results = [r for f, _seed, r in rows if f == name]
-        reached = [r["reached"] for r in results]
-        found = [x for x in reached if x is not None]
-        median = statistics.median(found) if len(found) == len(reached) else None
-        speed = statistics.median(r["steps_per_second"] for r in results)
-        summary[name] = (speed, reached, median)
-    reference = summary["sb3"][0]
-    print()
-    print(title)
-    print(
-        f"| framework | env steps/s | steps/s vs SB3 | steps to {threshold:g} (per seed) "
-        f"| median steps to {threshold:g} |"
-    )
-    print("|---|---:|---:|---|---:|")
-    for name in present:
-        speed, reached, median = summary[name]
-        print(f"| {names[name]} | {speed:,.0f} | {speed / reference:.2f}x | {reached} | {median} |")
+def episodes_to_windows(
+    episodes: list[tuple[int, float, float]], window: int
+) -> tuple[Curve, list[float]]:
+    """Window means of SB3 episodes (as :func:`window_means`) and, per window, the wall time
+    at which training passed its end (the first episode finished beyond it)."""
+    points = window_means([(step, ret) for step, ret, _ in episodes], window)
+    walls = []
+    for boundary, _mean in points:
+        after = [wall for step, _ret, wall in episodes if step >= boundary]
+        walls.append(after[0] if after else episodes[-1][2])
+    return points, walls
 
 
 def benchmark_config(relative_path: str, behavior: str, steps: int, window: int) -> dict:
@@ -151,37 +162,33 @@ def benchmark_config(relative_path: str, behavior: str, steps: int, window: int)
     return config
 
 
-def timed_learn(model: Any, steps: int) -> dict:
-    """Train an SB3 model; its training seconds and finished episodes."""
-    import time
+def measure(script: str, args: list[str], window: int, threshold: float) -> dict:
+    """Run ``script --worker ... args`` in a subprocess; add speed, steps and wall seconds to
+    ``threshold``."""
+    cmd = [sys.executable, script, *args]
+    env = {**os.environ, "BENCH_LAUNCHED_AT": repr(time.time())}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    if "episodes" in result:
+        result["points"], result["wall"] = episodes_to_windows(
+            [tuple(e) for e in result.pop("episodes")], window
+        )
+    points = [tuple(p) for p in result["points"]]
+    result["reached"] = first_reaching(points, threshold)
+    result["reached_seconds"] = next(
+        (
+            wall
+            for (_, value), wall in zip(points, result["wall"], strict=True)
+            if value >= threshold
+        ),
+        None,
+    )
+    result["steps_per_second"] = result["steps"] / result["seconds"]
+    return result
 
-    callback = episode_recorder()
-    start = time.perf_counter()
-    model.learn(total_timesteps=steps, callback=callback)
-    seconds = time.perf_counter() - start
-    return {"steps": steps, "seconds": seconds, "episodes": callback.episodes}
 
-
-def compare(
-    script: str,
-    seeds: list[int],
-    steps: int,
-    runs: list[tuple[str, str, dict[str, str] | None]],
-    window: int,
-    threshold: float,
-    names: dict[str, str],
-    title: str,
-) -> None:
-    """Measure every ``(label, worker, extra environment)`` run for each seed, alternating
-    frameworks so machine noise hits all alike, then print the table."""
-    rows = []
-    for seed in seeds:
-        for label, worker, env in runs:
-            result = measure(script, worker, seed, steps, window, threshold, env)
-            rows.append((label, seed, result))
-            print(
-                f"  {label:9} seed {seed}: {result['steps_per_second']:8.0f} steps/s, "
-                f"reached {threshold:g} at {result['reached']}",
-                file=sys.stderr,
-            )
-    print_table(title, rows, names, threshold)
+def median_or_none(values: list[float | None]) -> float | None:
+    """Median of ``values`` if none is ``None`` (a seed that never reached counts as worse)."""
+    if any(v is None for v in values):
+        return None
+    return statistics.median(values)  # type: ignore[type-var]

@@ -173,7 +173,8 @@ class ActionModel(nn.Module):
         if self.branches:
             # One fused layer for every branch: same initial distribution as one layer per
             # branch (fan-in is the hidden size either way), one matmul instead of several.
-            self.logits_layer = _kaiming_linear(hidden_size, sum(self.branches), gain=0.1)
+            # Gain 0.01 (SB3, CleanRL): a near-uniform first policy; 0.1 learned more slowly.
+            self.logits_layer = _kaiming_linear(hidden_size, sum(self.branches), gain=0.01)
             index, bias = self._padding_layout()
             self.register_buffer("_padded_index", index, persistent=False)
             self.register_buffer("_padding_bias", bias, persistent=False)
