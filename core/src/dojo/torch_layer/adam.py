@@ -36,7 +36,7 @@ class GradientAdam:
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         # One step counter shared by all parameters (they always step together).
-        self._step = torch.zeros(())
+        self._step = torch.zeros((), device=self.params[0].device if self.params else "cpu")
 
     @property
     def steps(self) -> int:
@@ -78,3 +78,13 @@ class GradientAdam:
         for mine, saved in zip(self.exp_avg_sq, state["exp_avg_sq"], strict=True):
             mine.copy_(saved)
         self._step.copy_(state["step"])
+
+
+@torch.no_grad()
+def clip_gradient_norm(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale ``grads`` in place so their joint L2 norm is at most ``max_norm`` (as
+    ``torch.nn.utils.clip_grad_norm_``, on gradients instead of ``.grad``). Returns the norm
+    before clipping."""
+    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(grads))))
+    torch._foreach_mul_(list(grads), torch.clamp(max_norm / (total + 1e-6), max=1.0))
+    return total
