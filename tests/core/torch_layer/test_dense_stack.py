@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dojo.torch_layer.adam import GradientAdam
-from dojo.torch_layer.dense_stack import dense_relu_stack
+from dojo.torch_layer.dense_stack import dense_relu_stack, dense_stack
 
 
 def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleList:
@@ -17,41 +17,48 @@ def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleLis
     return nn.ModuleList(nn.Linear(i, o, dtype=dtype) for i, o in itertools.pairwise(sizes))
 
 
-def _reference(layers: nn.ModuleList, x: torch.Tensor, activate_last: bool) -> torch.Tensor:
+def _reference(
+    layers: nn.ModuleList, x: torch.Tensor, activate_last: bool, activation: str = "relu"
+) -> torch.Tensor:
+    act = torch.relu if activation == "relu" else torch.tanh
     for i, layer in enumerate(layers):
         x = layer(x)
         if i < len(layers) - 1 or activate_last:
-            x = torch.relu(x)
+            x = act(x)
     return x
 
 
-def _run(layers: nn.ModuleList, x: torch.Tensor, activate_last: bool) -> torch.Tensor:
-    return dense_relu_stack(
-        x, [lay.weight for lay in layers], [lay.bias for lay in layers], activate_last
-    )
-
-
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
 @pytest.mark.parametrize("activate_last", [False, True])
 @pytest.mark.parametrize("sizes", [[4, 16, 16, 1], [3, 8, 5], [12, 6, 6, 6, 3]])
 def test_gradients_equal_autograd_through_linear_layers(
-    sizes: list[int], activate_last: bool
+    sizes: list[int], activate_last: bool, activation: str
 ) -> None:
     layers = _stack(sizes)
     x = torch.randn(9, sizes[0], dtype=torch.float64, requires_grad=True)
     params = [p for layer in layers for p in (layer.weight, layer.bias)]
 
-    out = _run(layers, x, activate_last)
-    expected = _reference(layers, x, activate_last)
+    weights = [lay.weight for lay in layers]
+    biases = [lay.bias for lay in layers]
+    out = dense_stack(x, weights, biases, activation, activate_last)
+    expected = _reference(layers, x, activate_last, activation)
     torch.testing.assert_close(out, expected)
-    weights = torch.randn_like(out)
-    mine = torch.autograd.grad((out * weights).sum(), [x, *params])
-    theirs = torch.autograd.grad((expected * weights).sum(), [x, *params])
+    seen = torch.randn_like(out)
+    mine = torch.autograd.grad((out * seen).sum(), [x, *params])
+    theirs = torch.autograd.grad((expected * seen).sum(), [x, *params])
     for a, b in zip(mine, theirs, strict=True):
         torch.testing.assert_close(a, b)
     # Finite differences too (float64), for the input and every weight.
     assert torch.autograd.gradcheck(
-        lambda x, *p: dense_relu_stack(x, p[0::2], p[1::2], activate_last), (x, *params)
+        lambda x, *p: dense_stack(x, p[0::2], p[1::2], activation, activate_last), (x, *params)
     )
+
+
+def test_float32_tanh_matches_torch_tanh() -> None:
+    layers = _stack([8, 64, 64], dtype=torch.float32)
+    x = torch.randn(256, 8) * 3
+    out = dense_stack(x, [lay.weight for lay in layers], [lay.bias for lay in layers], "tanh", True)
+    torch.testing.assert_close(out, _reference(layers, x, True, "tanh"), atol=1e-6, rtol=0)
 
 
 def test_detached_weights_get_no_gradient_but_the_input_does() -> None:

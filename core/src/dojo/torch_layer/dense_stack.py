@@ -1,16 +1,18 @@
-"""A stack of dense ReLU layers as one autograd node, with a hand-written backward pass.
+"""A stack of dense layers (ReLU or tanh) as one autograd node, with a hand-written backward.
 
 Off-policy trainers update wide MLPs (256 x 256) at every environment step, so an update is a
 few dozen small tensor operations around a dozen matrix products. Run through autograd layer
 by layer, the bookkeeping between the products costs about as much as the products themselves
-on a CPU. :func:`dense_relu_stack` computes the same function as the usual
-``Linear -> ReLU -> ... -> Linear`` modules but:
+on a CPU. :func:`dense_stack` computes the same function as the usual
+``Linear -> activation -> ... -> Linear`` modules but:
 
 - records one autograd node for the whole stack instead of three or four per layer;
 - computes only the gradients that are needed: no weight gradients for detached weights (a
   policy loss seen through frozen Q networks), no input gradient for inputs that need none;
-- applies ReLU in place and back-propagates it with one fused kernel
-  (``threshold_backward``) on the saved activations;
+- applies the activation in place and back-propagates it with one fused kernel
+  (``threshold_backward`` / ``tanh_backward``) on the saved activations;
+- computes tanh as ``2 sigmoid(2x) - 1``, which this PyTorch build runs about twice as fast
+  as its ``tanh`` kernel on CPUs (equal to within float32 rounding);
 - replaces the rank-1 matrix products of a one-unit output layer (a Q value) with
   broadcasting, which BLAS libraries run very slowly.
 
@@ -27,9 +29,16 @@ from typing import Any
 import torch
 
 
-class _DenseReluStack(torch.autograd.Function):
+def _tanh_(x: torch.Tensor) -> torch.Tensor:
+    """In-place tanh of ``x`` through the sigmoid kernel."""
+    return x.mul_(2.0).sigmoid_().mul_(2.0).sub_(1.0)
+
+
+class _DenseStack(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, activate_last: bool, *params: torch.Tensor) -> Any:
+    def forward(
+        ctx: Any, x: torch.Tensor, activate_last: bool, tanh: bool, *params: torch.Tensor
+    ) -> Any:
         n_layers = len(params) // 2
         activations = [x]
         h = x
@@ -37,9 +46,10 @@ class _DenseReluStack(torch.autograd.Function):
             weight, bias = params[2 * i], params[2 * i + 1]
             h = torch.addmm(bias, h, weight.t())
             if i < n_layers - 1 or activate_last:
-                h = h.relu_()
+                h = _tanh_(h) if tanh else h.relu_()
             activations.append(h)
         ctx.activate_last = activate_last
+        ctx.tanh = tanh
         ctx.save_for_backward(*activations, *params)
         ctx.n_layers = n_layers
         return h
@@ -49,27 +59,51 @@ class _DenseReluStack(torch.autograd.Function):
         n_layers = ctx.n_layers
         saved = ctx.saved_tensors
         activations, params = saved[: n_layers + 1], saved[n_layers + 1 :]
-        needs = ctx.needs_input_grad  # (x, activate_last, W0, b0, W1, b1, ...)
+        needs = ctx.needs_input_grad  # (x, activate_last, tanh, W0, b0, W1, b1, ...)
         grads: list[torch.Tensor | None] = [None] * (2 * n_layers)
         g = grad
         for i in reversed(range(n_layers)):
             if i < n_layers - 1 or ctx.activate_last:
-                g = torch.ops.aten.threshold_backward(g, activations[i + 1], 0)
+                if ctx.tanh:
+                    g = torch.ops.aten.tanh_backward(g, activations[i + 1])
+                else:
+                    g = torch.ops.aten.threshold_backward(g, activations[i + 1], 0)
             weight = params[2 * i]
             below = activations[i]
-            if needs[2 + 2 * i]:
+            if needs[3 + 2 * i]:
                 # [out, in]; with few inputs (a first layer) BLAS is far faster at below^T @ g.
                 if weight.shape[1] < weight.shape[0]:
                     grads[2 * i] = (below.t() @ g).t().contiguous()
                 else:
                     grads[2 * i] = g.t() @ below
-            if needs[3 + 2 * i]:
+            if needs[4 + 2 * i]:
                 grads[2 * i + 1] = g.sum(0)
             if i == 0 and not needs[0]:
                 break
             # g @ W, with a one-unit layer as a broadcast product instead of a rank-1 GEMM.
             g = g * weight if weight.shape[0] == 1 else g @ weight
-        return (g if needs[0] else None, None, *grads)
+        return (g if needs[0] else None, None, None, *grads)
+
+
+def dense_stack(
+    x: torch.Tensor,
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    activation: str = "relu",
+    activate_last: bool = False,
+) -> torch.Tensor:
+    """``x`` ``[n, in]`` through ``Linear(W_i, b_i)`` layers with ``activation`` (``"relu"`` or
+    ``"tanh"``) between them, and after the last one if ``activate_last``; weights
+    ``[out, in]``, biases ``[out]``.
+
+    Pass detached weights to get no gradient for them (their products are then skipped).
+    """
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"unknown activation {activation!r}: use 'relu' or 'tanh'")
+    params: list[torch.Tensor] = []
+    for weight, bias in zip(weights, biases, strict=True):
+        params += [weight, bias]
+    return _DenseStack.apply(x, activate_last, activation == "tanh", *params)
 
 
 def dense_relu_stack(
@@ -78,12 +112,5 @@ def dense_relu_stack(
     biases: Sequence[torch.Tensor],
     activate_last: bool = False,
 ) -> torch.Tensor:
-    """``x`` ``[n, in]`` through ``Linear(W_i, b_i)`` layers with ReLU between them (and after
-    the last one if ``activate_last``); weights ``[out, in]``, biases ``[out]``.
-
-    Pass detached weights to get no gradient for them (their products are then skipped).
-    """
-    params: list[torch.Tensor] = []
-    for weight, bias in zip(weights, biases, strict=True):
-        params += [weight, bias]
-    return _DenseReluStack.apply(x, activate_last, *params)
+    """:func:`dense_stack` with ReLU activations."""
+    return dense_stack(x, weights, biases, "relu", activate_last)

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
 from dojo.torch_layer.action_model import ActionModel, ActionSample, continuous_env_action
+from dojo.torch_layer.dense_stack import dense_stack
 from dojo.torch_layer.encoders import ObservationEncoder
 from dojo.torch_layer.memory import LSTMMemory
 
@@ -77,6 +78,7 @@ class LinearBody(nn.Module):
     ) -> None:
         super().__init__()
         self.activation = ACTIVATIONS[activation]
+        self.activation_name = activation
         sizes = [input_size] + [hidden_units] * num_layers
         self.layers = nn.ModuleList()
         for in_size, out_size in itertools.pairwise(sizes):
@@ -88,6 +90,17 @@ class LinearBody(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden features ``[n, output_size]`` of ``x`` ``[n, input_size]``."""
+        if not self.layers:
+            return x
+        if torch.is_grad_enabled() and not torch.jit.is_tracing():
+            # Training: one autograd node for the whole body, only the gradients needed.
+            return dense_stack(
+                x,
+                [layer.weight for layer in self.layers],
+                [layer.bias for layer in self.layers],
+                self.activation_name,
+                activate_last=True,
+            )
         for layer in self.layers:
             # F.linear on the parameters skips nn.Module.__call__ (hook handling), a measurable
             # share of a forward pass at rollout batch sizes.

@@ -38,7 +38,7 @@ Speed (one update per environment step makes the update the whole cost of a run)
   the GIL inside its kernels, so the two threads' products overlap; every gradient is taken at
   the pre-update parameters, exactly as in a sequential update;
 - each twin Q network and the policy body run as one autograd node
-  (:func:`~dojo.torch_layer.dense_stack.dense_relu_stack`) that computes only the gradients
+  (:func:`~dojo.torch_layer.dense_stack.dense_stack`) that computes only the gradients
   needed (none for the Q weights in the policy loss);
 - gradients come from ``torch.autograd.grad`` into a :class:`~dojo.torch_layer.adam.GradientAdam`
   (the fused Adam kernel without the ``Optimizer`` bookkeeping); the target networks move with
@@ -61,7 +61,6 @@ from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.adam import GradientAdam
 from dojo.torch_layer.checkpoint import load_state, save_state
-from dojo.torch_layer.dense_stack import dense_relu_stack
 from dojo.torch_layer.networks import Actor
 from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.off_policy import OffPolicyTrainer
@@ -173,13 +172,7 @@ class SACTrainer(OffPolicyTrainer):
         """Reparameterised continuous actions, their log-probabilities ``[n]``, and every
         branch's log-probabilities ``[n, branches, max_branch]``."""
         model = self.actor.action_model
-        body = self.actor.body.layers
-        hidden = dense_relu_stack(
-            self.actor.encoder(obs),
-            [layer.weight for layer in body],
-            [layer.bias for layer in body],
-            activate_last=True,
-        )
+        hidden = self.actor.hidden(obs)  # one autograd node per body (dense_stack)
         dist = model.distribution(hidden, masks)
         continuous = log_prob = None
         if dist.mean is not None:
