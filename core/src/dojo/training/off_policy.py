@@ -14,6 +14,16 @@ step (the true final observation when the episode ended). ``done`` is 1 only whe
 really ended (terminated): a trajectory cut at ``time_horizon`` or an episode truncated by a time
 limit (``interrupted``) is bootstrapped from ``next_obs``.
 
+Recurrent policies (``network_settings.memory``). Each transition also stores ``memory``, the
+actor memory the agent acted from (``Trajectory.extras["memory"]``), and ``steps_left``, the
+steps from it to the end of its trajectory (1 at the last). Updates then replay
+``batch_size // sequence_length`` sequences (:meth:`OffPolicyTrainer.sample_sequences`): each
+starts at a transition drawn uniformly, runs over the next ``sequence_length`` transitions of
+the same trajectory (written consecutively, so consecutive in the ring) and is zero padded past
+the trajectory's end; the stored memory of its first transition is its starting memory. Any
+transition can start a sequence because every one stores the memory it acted from (ML-Agents
+samples only sequences aligned at multiples of ``sequence_length``).
+
 Reward signals on batches. Every sampled batch is shown to each reward signal as a
 :class:`~dojo.api.SignalBatch` of the sampled transitions, so learned signals score experience
 with their current networks, as ML-Agents does.
@@ -39,11 +49,13 @@ from dojo.training.replay_buffer import REPLAY_BUFFER_FILE, FieldSpec, ReplayBuf
 logger = logging.getLogger("dojo")
 
 
-def transition_fields(spec: BehaviorSpec) -> dict[str, FieldSpec]:
+def transition_fields(spec: BehaviorSpec, memory_size: int = 0) -> dict[str, FieldSpec]:
     """The replay fields of a behavior: ``obs/<i>``, ``next_obs/<i>`` per observation,
     ``continuous`` (the actions sent to the environment) and ``discrete`` when the action spec
     has them, ``masks`` / ``next_masks`` (float, 1 = allowed) with branches, ``rewards``
-    (environment rewards) and ``done`` (1.0 when the episode terminated at that step)."""
+    (environment rewards) and ``done`` (1.0 when the episode terminated at that step); for a
+    recurrent policy (``memory_size`` > 0) also ``memory`` (the actor memory acted from) and
+    ``steps_left`` (steps to the end of the trajectory, 1 at its last)."""
     fields: dict[str, FieldSpec] = {}
     for i, obs_spec in enumerate(spec.observation_specs):
         fields[f"obs/{i}"] = FieldSpec.of(obs_spec.shape)
@@ -58,13 +70,17 @@ def transition_fields(spec: BehaviorSpec) -> dict[str, FieldSpec]:
         fields["next_masks"] = FieldSpec.of((width,))
     fields["rewards"] = FieldSpec.of(())
     fields["done"] = FieldSpec.of(())
+    if memory_size:
+        fields["memory"] = FieldSpec.of((memory_size,))
+        fields["steps_left"] = FieldSpec.of((), np.int64)
     return fields
 
 
 def trajectory_transitions(
-    trajectories: Sequence[Trajectory], spec: BehaviorSpec
+    trajectories: Sequence[Trajectory], spec: BehaviorSpec, memory_size: int = 0
 ) -> dict[str, np.ndarray]:
-    """The transitions of ``trajectories`` as replay rows (see :func:`transition_fields`).
+    """The transitions of ``trajectories`` as replay rows (see :func:`transition_fields`);
+    with ``memory_size`` each trajectory carries ``extras["memory"]`` ``[T, memory_size]``.
 
     ``next_masks`` of a trajectory's last step repeats that step's own mask (the mask of the
     following decision is not part of the trajectory).
@@ -94,6 +110,11 @@ def trajectory_transitions(
     ends = np.cumsum([len(t) for t in trajectories]) - 1
     done[ends] = [float(t.done and not t.interrupted) for t in trajectories]
     fields["done"] = done
+    if memory_size:
+        fields["memory"] = np.concatenate([t.extras["memory"] for t in trajectories])
+        fields["steps_left"] = np.concatenate(
+            [np.arange(len(t), 0, -1, dtype=np.int64) for t in trajectories]
+        )
     return fields
 
 
@@ -134,7 +155,14 @@ class OffPolicyTrainer(Trainer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         hp = self.settings.hyperparameters
-        self.replay = ReplayBuffer(int(hp.buffer_size), transition_fields(self.behavior_spec))
+        memory = self.settings.network_settings.memory
+        #: Floats of actor memory stored per transition (0 without ``network_settings.memory``).
+        self.memory_size = 0 if memory is None else int(memory.memory_size)
+        #: Steps per replayed sequence (1 without memory).
+        self.sequence_length = 1 if memory is None else int(memory.sequence_length)
+        self.replay = ReplayBuffer(
+            int(hp.buffer_size), transition_fields(self.behavior_spec, self.memory_size)
+        )
         self.rng = np.random.default_rng(self.context.seed)
         self.update_steps = 0
         self.reward_signal_update_steps = 0
@@ -146,7 +174,8 @@ class OffPolicyTrainer(Trainer):
     # ------------------------------------------------------------------ hooks for subclasses
     @abstractmethod
     def update(self, batch: dict[str, np.ndarray]) -> None:
-        """One gradient update on a sampled batch (:meth:`sample_batch`); report losses."""
+        """One gradient update on a sampled batch (:meth:`sample_batch`, or
+        :meth:`sample_sequences` for a recurrent policy); report losses."""
 
     def observe(self, transitions: dict[str, np.ndarray]) -> None:
         """Called with new transitions before they are stored (e.g. to update normalisers)."""
@@ -157,7 +186,7 @@ class OffPolicyTrainer(Trainer):
         if not self.context.training or not trajectories:
             return
         self._report_signal_rewards(trajectories)
-        transitions = trajectory_transitions(trajectories, self.behavior_spec)
+        transitions = trajectory_transitions(trajectories, self.behavior_spec, self.memory_size)
         self.observe(transitions)
         self.replay.add(transitions)
 
@@ -190,6 +219,31 @@ class OffPolicyTrainer(Trainer):
             batch[f"rewards/{name}"] = rewards * np.float32(signal.strength)
         return batch
 
+    def sample_sequences(self) -> dict[str, np.ndarray]:
+        """A recurrent policy's batch: ``batch_size // sequence_length`` (at least 1) replayed
+        sequences of ``L = sequence_length`` steps laid out flat, sequence-major: every field
+        ``[n * L, ...]``, zero past each trajectory's end (masks: all allowed, so padding stays
+        finite), plus ``memory`` ``[n, memory_size]`` (each sequence's starting memory),
+        ``valid`` ``[n * L]`` (1.0 for real steps, 0.0 for padding) and ``rewards/<signal>``
+        as :meth:`sample_batch` (padding scored too: mask it with ``valid``)."""
+        length = self.sequence_length
+        count = max(1, int(self.settings.hyperparameters.batch_size) // length)
+        runs = self.replay.sample_runs(count, length, self.rng)
+        valid = np.arange(length)[None, :] < runs.pop("steps_left")[:, :1]  # [n, L]
+        memory = runs.pop("memory")[:, 0]
+        batch: dict[str, np.ndarray] = {}
+        for name, array in runs.items():
+            padding = 1 if name in ("masks", "next_masks") else 0
+            array[~valid] = padding
+            batch[name] = array.reshape(count * length, *array.shape[2:])
+        batch["memory"] = memory
+        batch["valid"] = valid.reshape(-1).astype(np.float32)
+        transitions = signal_batch(batch, self.behavior_spec)
+        for name, signal in self.reward_signals.items():
+            rewards = np.asarray(signal.evaluate(transitions), dtype=np.float32)
+            batch[f"rewards/{name}"] = rewards * np.float32(signal.strength)
+        return batch
+
     def advance(self) -> None:
         if not self.context.training:
             return
@@ -197,9 +251,10 @@ class OffPolicyTrainer(Trainer):
         batch_size = int(hp.batch_size)
         ready = self.replay.size >= batch_size
         due = self._due(float(hp.steps_per_update))
+        sample = self.sample_batch if self.memory_size == 0 else self.sample_sequences
         while self.update_steps < due:
             if ready:
-                self.update(self.sample_batch())
+                self.update(sample())
             self.update_steps += 1
         due = self._due(float(hp.reward_signal_steps_per_update))
         # Signals without networks of their own (extrinsic) need no batches of their own.

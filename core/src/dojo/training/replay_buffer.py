@@ -114,6 +114,24 @@ class ReplayBuffer:
         index = rng.integers(0, self.size, size=batch_size)
         return {name: array[index] for name, array in self._data.items()}
 
+    def sample_runs(
+        self, count: int, length: int, rng: np.random.Generator
+    ) -> dict[str, np.ndarray]:
+        """``count`` runs of ``length`` consecutively written rows, each starting at a held row
+        drawn uniformly with replacement: field -> ``[count, length, *shape]`` (copies).
+
+        A run may reach past the newest row into rows the ring has not written yet or holds
+        from long ago: the caller knows from its own fields (e.g. steps left in a trajectory)
+        which rows belong together and masks the others.
+        """
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        # Held rows are physical rows [0, size) (the whole ring once full); writing order is
+        # physical order modulo the capacity.
+        starts = rng.integers(0, self.size, size=count)
+        index = (starts[:, None] + np.arange(length)) % self.capacity
+        return {name: array[index] for name, array in self._data.items()}
+
     # ------------------------------------------------------------------ persistence
     def ordered(self) -> dict[str, np.ndarray]:
         """The held transitions, oldest first: field -> ``[size, *shape]`` (copies)."""

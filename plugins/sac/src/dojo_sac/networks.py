@@ -11,6 +11,14 @@ Outputs, per reward signal (one head per signal, each with its own gamma in the 
 - discrete branches: one value per action of every branch, ``Q_b(s, a_c, a_b)`` (ML-Agents'
   layout: ``sum(branches)`` outputs, continuous actions as input for hybrid specs); a joint
   action's value is the mean over branches of its branches' values.
+
+With ``network_settings.memory`` an LSTM (:class:`~dojo.torch_layer.memory.LSTMMemory`, shared by
+the twins like the encoder) runs between the observation encoder and the twins, so a Q value is
+``Q(history of observations, a)``: the continuous action joins *after* the LSTM. The recurrence
+then never depends on actions, which lets one LSTM pass over a replayed sequence give the
+features of every state and of every next state (see the trainer). Every replayed sequence
+starts the Q networks' LSTM from zeros: the Q networks never run while acting, so there is no
+memory of theirs to store, and the actor's memory lives in another LSTM's coordinates.
 """
 
 from __future__ import annotations
@@ -23,9 +31,9 @@ from torch import nn
 
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
-from dojo.errors import ConfigError
 from dojo.torch_layer.dense_stack import dense_relu_stack
 from dojo.torch_layer.encoders import ObservationEncoder
+from dojo.torch_layer.memory import LSTMMemory
 
 N_TWINS = 2
 
@@ -36,7 +44,7 @@ class TwinQNetwork(nn.Module):
     Args:
         observation_specs: the behavior's observations.
         action_spec: continuous size (an input) and branches (outputs per signal).
-        network_settings: ``hidden_units``, ``num_layers``, ``normalize``.
+        network_settings: ``hidden_units``, ``num_layers``, ``normalize``, ``memory``.
         reward_signal_names: one group of outputs per name, in this order.
 
     Attributes:
@@ -51,17 +59,18 @@ class TwinQNetwork(nn.Module):
         reward_signal_names: Sequence[str],
     ) -> None:
         super().__init__()
-        if network_settings.memory is not None:
-            raise ConfigError(
-                "network_settings.memory: recurrent (LSTM) networks are not supported yet by "
-                "dojo's SAC; remove the 'memory' section"
-            )
         self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
         self.continuous_size = action_spec.continuous_size
         self.signal_names = tuple(reward_signal_names)
         branches = tuple(action_spec.discrete_branches)
         self.outputs_per_signal = sum(branches) if branches else 1
-        sizes = [self.encoder.output_size + self.continuous_size]
+        self.memory = (
+            None
+            if network_settings.memory is None
+            else LSTMMemory(self.encoder.output_size, network_settings.memory.memory_size)
+        )
+        feature_size = self.encoder.output_size if self.memory is None else self.memory.output_size
+        sizes = [feature_size + self.continuous_size]
         sizes += [int(network_settings.hidden_units)] * int(network_settings.num_layers)
         sizes.append(self.outputs_per_signal * len(self.signal_names))
         self.twins = nn.ModuleList(nn.ModuleList() for _ in range(N_TWINS))
@@ -107,6 +116,29 @@ class TwinQNetwork(nn.Module):
     ) -> torch.Tensor:
         """The first twin's values ``[n, signals, outputs_per_signal]`` (see :meth:`twin`)."""
         return self.twin(0, self.inputs(obs_list, continuous), frozen)
+
+    # Recurrent memory: features first (one LSTM pass per sequence), then the twins.
+    def sequence_features(
+        self, obs_list: Sequence[torch.Tensor], n_sequences: int, sequence_length: int
+    ) -> torch.Tensor:
+        """Features ``[n_sequences * sequence_length, memory_size / 2]`` of flat sequences of
+        observations, each sequence's LSTM starting from zero memory."""
+        assert self.memory is not None, "sequence_features needs network_settings.memory"
+        x = self.encoder(obs_list)
+        zeros = x.new_zeros((n_sequences, self.memory.memory_size))
+        return self.memory(x, zeros, sequence_length)[0]
+
+    def with_actions(self, features: torch.Tensor, continuous: torch.Tensor | None) -> torch.Tensor:
+        """The twins' input: ``features`` (and the continuous actions, if any) side by side."""
+        if not self.continuous_size:
+            return features
+        if continuous is None:
+            raise ValueError("the Q network needs the continuous actions as input")
+        return torch.cat([features, continuous], dim=1)
+
+    def twins_of(self, x: torch.Tensor) -> torch.Tensor:
+        """Both twins' values ``[2, n, signals, outputs_per_signal]`` of inputs ``x``."""
+        return torch.stack([self.twin(i, x) for i in range(N_TWINS)])
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to the normaliser (no-op without ``normalize``)."""

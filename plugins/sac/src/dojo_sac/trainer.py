@@ -43,6 +43,18 @@ Speed (one update per environment step makes the update the whole cost of a run)
 - gradients come from ``torch.autograd.grad`` into a :class:`~dojo.torch_layer.adam.GradientAdam`
   (the fused Adam kernel without the ``Optimizer`` bookkeeping); the target networks move with
   one ``torch._foreach_lerp_``; ReLU replaces tanh (25x cheaper on 256-wide layers on CPU).
+
+Recurrent memory (``network_settings.memory``), in its own code paths (``_recurrent_*``; the
+feed-forward update never sees them): acting carries each agent's actor memory
+(:class:`~dojo.training.agent_memories.AgentMemories`) and stores the memory it acted from, as
+PPO does; an update replays whole sequences (:meth:`~dojo.training.off_policy.OffPolicyTrainer.
+sample_sequences`) with padding masked out of the Q, policy and entropy losses. Since
+``next_obs`` of a step is the next step's observation, the states of a sequence and their next
+states are one *extended* sequence ``[s_0, s'_0, s'_1, ..., s'_{L-1}]`` of ``L + 1`` steps: one
+LSTM pass over it gives the features of every state (steps ``0..L-1``) and of every next state
+(steps ``1..L``), the latter with the memory after the step, as the target needs. The actor
+starts it from the stored memory; the Q networks, whose LSTM sits before the action input
+(:mod:`dojo_sac.networks`), from zeros.
 """
 
 from __future__ import annotations
@@ -50,8 +62,9 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -63,6 +76,7 @@ from dojo.torch_layer.adam import GradientAdam
 from dojo.torch_layer.checkpoint import load_state, save_state
 from dojo.torch_layer.networks import Actor
 from dojo.torch_layer.onnx_export import export_actor
+from dojo.training.agent_memories import AgentMemories
 from dojo.training.off_policy import OffPolicyTrainer
 from dojo.training.schedules import decayed_value
 from dojo_sac.networks import TwinQNetwork
@@ -76,6 +90,24 @@ CONTINUOUS_TARGET_ENTROPY_SCALE = 1.0
 # stays random enough (about 5% of CartPole steps go the wrong way) that returns plateaued near
 # 250; 0.05 * log(size) lets it become nearly deterministic where the task allows.
 DISCRETE_TARGET_ENTROPY_SCALE = 0.05
+
+
+class _ReplayedSequences(NamedTuple):
+    """A recurrent update's sequences (``n`` of ``L`` steps, flat and sequence-major).
+
+    Attributes:
+        obs: the states, per observation ``[n * L, ...]``.
+        extended: the first state then every next state, per observation ``[n * (L + 1), ...]``.
+        memories: the actor's starting memory of each sequence ``[n, memory_size]``.
+        valid: ``[n * L]``, 1.0 for real steps and 0.0 for padding.
+        n_valid: the number of real steps (a 0-d tensor).
+    """
+
+    obs: list[torch.Tensor]
+    extended: list[torch.Tensor]
+    memories: torch.Tensor
+    valid: torch.Tensor
+    n_valid: torch.Tensor
 
 
 class SACTrainer(OffPolicyTrainer):
@@ -128,6 +160,7 @@ class SACTrainer(OffPolicyTrainer):
             ThreadPoolExecutor(1, thread_name_prefix="sac-policy") if PARALLEL_HALVES else None
         )
         self.deterministic = bool(network.deterministic)
+        self._agent_memories = AgentMemories(self.memory_size) if self.memory_size else None
         self._stats: list[torch.Tensor] = []
         if self.branches:
             model = self.actor.action_model
@@ -140,14 +173,30 @@ class SACTrainer(OffPolicyTrainer):
         n = len(decision_steps)
         obs = [torch.from_numpy(o) for o in decision_steps.obs]
         masks = allowed_action_mask(decision_steps.action_mask)
-        with self.policy_lock:
-            continuous, discrete, _log_prob, entropy = self.actor.act(
-                obs, masks, self.deterministic
-            )
+        extras: dict[str, np.ndarray] = {}
+        if self._agent_memories is None:
+            with self.policy_lock:
+                continuous, discrete, _log_prob, entropy = self.actor.act(
+                    obs, masks, self.deterministic
+                )
+        else:
+            memories = self._agent_memories.get(decision_steps.agent_id)
+            with self.policy_lock:
+                sample, after = self.actor.act_with_memories(
+                    obs, masks, torch.from_numpy(memories), self.deterministic
+                )
+            continuous, discrete, _log_prob, entropy = sample
+            self._agent_memories.set(decision_steps.agent_id, after.numpy())
+            # The memory the agent acted from: replayed sequences start from it.
+            extras["memory"] = memories
         # Squashed samples are the environment actions (in [-1, 1]).
         continuous_np = np.empty((n, 0), np.float32) if continuous is None else continuous.numpy()
         discrete_np = np.empty((n, 0), np.int64) if discrete is None else discrete.numpy()
-        return ActionOutput(ActionTuple(continuous_np, discrete_np), {}, float(entropy.mean()))
+        return ActionOutput(ActionTuple(continuous_np, discrete_np), extras, float(entropy.mean()))
+
+    def end_episodes(self, agent_ids: np.ndarray) -> None:
+        if self._agent_memories is not None:
+            self._agent_memories.reset(agent_ids)
 
     def observe(self, transitions: dict[str, np.ndarray]) -> None:
         if self.settings.network_settings.normalize:
@@ -171,8 +220,14 @@ class SACTrainer(OffPolicyTrainer):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """Reparameterised continuous actions, their log-probabilities ``[n]``, and every
         branch's log-probabilities ``[n, branches, max_branch]``."""
+        # One autograd node per body (dense_stack).
+        return self._policy_of(self.actor.hidden(obs), masks)
+
+    def _policy_of(
+        self, hidden: torch.Tensor, masks: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """:meth:`_policy` from the actor's features ``hidden`` ``[n, hidden_size]``."""
         model = self.actor.action_model
-        hidden = self.actor.hidden(obs)  # one autograd node per body (dense_stack)
         dist = model.distribution(hidden, masks)
         continuous = log_prob = None
         if dist.mean is not None:
@@ -214,15 +269,24 @@ class SACTrainer(OffPolicyTrainer):
         next_obs = [data[f"next_obs/{i}"] for i in range(n_obs)]
         alpha = self.log_entropy_coefficients.detach().exp()
         target_ready: Future[torch.Tensor] = Future()
-        if self._helper is None:
-            policy_loss = self._target_and_policy_half(data, obs, next_obs, alpha, target_ready)
-            q_stats = self._critic_half(data, obs, target_ready)
+        if self.memory_size:
+            sequences = self._replayed_sequences(data, obs, next_obs)
+            policy_half = partial(
+                self._recurrent_target_and_policy_half, data, sequences, alpha, target_ready
+            )
+            critic_half = partial(self._recurrent_critic_half, data, sequences, target_ready)
         else:
-            policy_done = self._helper.submit(
+            policy_half = partial(
                 self._target_and_policy_half, data, obs, next_obs, alpha, target_ready
             )
+            critic_half = partial(self._critic_half, data, obs, target_ready)
+        if self._helper is None:
+            policy_loss = policy_half()
+            q_stats = critic_half()
+        else:
+            policy_done = self._helper.submit(policy_half)
             try:
-                q_stats = self._critic_half(data, obs, target_ready)
+                q_stats = critic_half()
             finally:
                 policy_loss = policy_done.result()  # re-raises the helper's error
         # Both halves took their gradients at the old parameters; the critics move last
@@ -253,20 +317,7 @@ class SACTrainer(OffPolicyTrainer):
         continuous, log_prob, discrete_log_probs = self._policy(obs, masks)
         # The policy sees the first Q network through detached weights: no Q gradients.
         q1 = self.q_network.first(obs, continuous, frozen=True)
-        if discrete_log_probs is None:
-            policy_loss = (alpha[0] * log_prob - q1[..., 0].mean(-1)).mean()
-        else:
-            probs = discrete_log_probs.exp()
-            branch_alpha = alpha[1:] if self.continuous_size else alpha
-            q1_branches = self._branch_values(q1).mean(1)  # mean over signals: [n, br, max]
-            per_branch = (probs * (branch_alpha[:, None] * discrete_log_probs - q1_branches)).sum(
-                -1
-            )
-            policy_loss = per_branch.sum(-1)
-            if log_prob is not None:
-                policy_loss = policy_loss + alpha[0] * log_prob
-            policy_loss = policy_loss.mean()
-
+        policy_loss = self._policy_losses(q1, log_prob, discrete_log_probs, alpha).mean()
         # Entropy coefficients: move each entropy towards its target.
         with torch.no_grad():
             entropies = []
@@ -275,7 +326,35 @@ class SACTrainer(OffPolicyTrainer):
             if discrete_log_probs is not None:
                 branch_neg_entropy = (discrete_log_probs.exp() * discrete_log_probs).sum(-1)
                 entropies.extend(branch_neg_entropy.mean(0).unbind())
-            gap = torch.stack(entropies) + self.target_entropy  # log pi + target
+        return self._step_policy(policy_loss, entropies)
+
+    def _policy_losses(
+        self,
+        q1: torch.Tensor,
+        log_prob: torch.Tensor | None,
+        discrete_log_probs: torch.Tensor | None,
+        alpha: torch.Tensor,
+    ) -> torch.Tensor:
+        """Each sample's policy loss ``[n]``: ``E_a[alpha log pi(a|s) - Q1(s, a)]`` (the
+        expectation exact over discrete branches, one reparameterised continuous sample)."""
+        if discrete_log_probs is None:
+            return alpha[0] * log_prob - q1[..., 0].mean(-1)
+        probs = discrete_log_probs.exp()
+        branch_alpha = alpha[1:] if self.continuous_size else alpha
+        q1_branches = self._branch_values(q1).mean(1)  # mean over signals: [n, br, max]
+        per_branch = (probs * (branch_alpha[:, None] * discrete_log_probs - q1_branches)).sum(-1)
+        losses = per_branch.sum(-1)
+        if log_prob is not None:
+            losses = losses + alpha[0] * log_prob
+        return losses
+
+    def _step_policy(
+        self, policy_loss: torch.Tensor, entropies: list[torch.Tensor]
+    ) -> torch.Tensor:
+        """Step the policy and the entropy coefficients, each entropy coefficient moving its
+        entropy (``entropies``: mean ``log pi`` per coefficient) towards its target. Returns the
+        policy loss ``[1]``."""
+        gap = torch.stack(entropies) + self.target_entropy  # log pi + target
         entropy_loss = -(self.log_entropy_coefficients * gap).sum()
         grads = torch.autograd.grad(policy_loss + entropy_loss, self._policy_parameters)
         with self.policy_lock:
@@ -304,20 +383,131 @@ class SACTrainer(OffPolicyTrainer):
     ) -> list[Any]:
         """Both Q networks regress on the target at the replayed actions. Returns the two
         losses ``[2]``, the mean value per signal ``[signals]`` and the gradients."""
-        q = self.q_network(obs, data.get("continuous"))  # [2, n, signals, outputs]
-        if self.branches:
-            chosen = self._branch_values(q).gather(
-                -1, data["discrete"][None, :, None, :, None].expand(2, -1, q.shape[2], -1, 1)
-            )
-            q_taken = chosen.squeeze(-1).mean(-1)  # [2, n, signals]
-        else:
-            q_taken = q[..., 0]
+        q_taken = self._taken(self.q_network(obs, data.get("continuous")), data)
         target = target_ready.result()
         # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
         q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
         grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
         return [q_losses.detach(), q_taken.detach().min(0).values.mean(0), grads]
 
+    def _taken(self, q: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The replayed actions' values ``[2, n, signals]`` of both twins' outputs ``q``
+        ``[2, n, signals, outputs]``."""
+        if not self.branches:
+            return q[..., 0]
+        chosen = self._branch_values(q).gather(
+            -1, data["discrete"][None, :, None, :, None].expand(2, -1, q.shape[2], -1, 1)
+        )
+        return chosen.squeeze(-1).mean(-1)
+
+    # ------------------------------------------------------------------ recurrent learning
+    def _replayed_sequences(
+        self,
+        data: dict[str, torch.Tensor],
+        obs: list[torch.Tensor],
+        next_obs: list[torch.Tensor],
+    ) -> _ReplayedSequences:
+        """The sequences of a :meth:`~dojo.training.off_policy.OffPolicyTrainer.
+        sample_sequences` batch."""
+        memories = data["memory"]
+        n, length = memories.shape[0], self.sequence_length
+        extended = [
+            torch.cat(
+                [o.unflatten(0, (n, length))[:, :1], next_o.unflatten(0, (n, length))], dim=1
+            ).flatten(0, 1)
+            for o, next_o in zip(obs, next_obs, strict=True)
+        ]
+        valid = data["valid"]
+        return _ReplayedSequences(obs, extended, memories, valid, valid.sum())
+
+    def _states_and_next_states(
+        self, features: torch.Tensor, n: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features ``[n * (L + 1), f]`` of extended sequences -> those of the states and of
+        the next states, each ``[n * L, f]``."""
+        steps = features.unflatten(0, (n, self.sequence_length + 1))
+        return steps[:, :-1].flatten(0, 1), steps[:, 1:].flatten(0, 1)
+
+    def _recurrent_target_and_policy_half(
+        self,
+        data: dict[str, torch.Tensor],
+        sequences: _ReplayedSequences,
+        alpha: torch.Tensor,
+        target_ready: Future[torch.Tensor],
+    ) -> torch.Tensor:
+        """:meth:`_target_and_policy_half` on sequences: one actor LSTM pass over the extended
+        sequences from the stored memories; padding counts in no loss."""
+        n = sequences.memories.shape[0]
+        hidden = self.actor.hidden(sequences.extended, sequences.memories, self.sequence_length + 1)
+        hidden, next_hidden = self._states_and_next_states(hidden, n)
+        try:
+            target_ready.set_result(
+                self._recurrent_soft_target(data, sequences, next_hidden.detach(), alpha)
+            )
+        except BaseException as err:
+            target_ready.set_exception(err)
+            raise
+        continuous, log_prob, discrete_log_probs = self._policy_of(hidden, data.get("masks"))
+        with torch.no_grad():
+            features = self.q_network.sequence_features(sequences.obs, n, self.sequence_length)
+        q1 = self.q_network.twin(0, self.q_network.with_actions(features, continuous), frozen=True)
+        valid, n_valid = sequences.valid, sequences.n_valid
+        losses = self._policy_losses(q1, log_prob, discrete_log_probs, alpha)
+        policy_loss = (losses * valid).sum() / n_valid
+        with torch.no_grad():
+            entropies = []
+            if log_prob is not None:
+                entropies.append((log_prob * valid).sum() / n_valid)
+            if discrete_log_probs is not None:
+                branch_neg_entropy = (discrete_log_probs.exp() * discrete_log_probs).sum(-1)
+                entropies.extend(((branch_neg_entropy * valid[:, None]).sum(0) / n_valid).unbind())
+        return self._step_policy(policy_loss, entropies)
+
+    def _recurrent_soft_target(
+        self,
+        data: dict[str, torch.Tensor],
+        sequences: _ReplayedSequences,
+        next_hidden: torch.Tensor,
+        alpha: torch.Tensor,
+    ) -> torch.Tensor:
+        """:meth:`_soft_target` of sequences from the actor's next-state features; the target
+        networks' LSTM runs over the extended sequences."""
+        rewards = torch.stack([data[f"rewards/{name}"] for name in self.reward_signals], dim=1)
+        n = sequences.memories.shape[0]
+        with torch.no_grad():
+            next_continuous, next_log_prob, next_discrete = self._policy_of(
+                next_hidden, data.get("next_masks")
+            )
+            features = self.target_network.sequence_features(
+                sequences.extended, n, self.sequence_length + 1
+            )
+            _, next_features = self._states_and_next_states(features, n)
+            inputs = self.target_network.with_actions(next_features, next_continuous)
+            target_q = self.target_network.twins_of(inputs).min(dim=0).values
+            next_value = self._soft_value(target_q, next_log_prob, next_discrete, alpha)
+            not_done = (1.0 - data["done"]).unsqueeze(1)
+            return rewards + self.gammas * not_done * next_value
+
+    def _recurrent_critic_half(
+        self,
+        data: dict[str, torch.Tensor],
+        sequences: _ReplayedSequences,
+        target_ready: Future[torch.Tensor],
+    ) -> list[Any]:
+        """:meth:`_critic_half` on sequences, padding masked out of the losses and values."""
+        n = sequences.memories.shape[0]
+        features = self.q_network.sequence_features(sequences.obs, n, self.sequence_length)
+        inputs = self.q_network.with_actions(features, data.get("continuous"))
+        q_taken = self._taken(self.q_network.twins_of(inputs), data)  # [2, n * L, signals]
+        target = target_ready.result()
+        valid, n_valid = sequences.valid, sequences.n_valid
+        squared = (q_taken - target).square().mean(dim=2)  # [2, n * L]
+        q_losses = 0.5 * (squared * valid).sum(dim=1) / n_valid
+        grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
+        values = (q_taken.detach().min(0).values * valid[:, None]).sum(0) / n_valid
+        return [q_losses.detach(), values, grads]
+
+    # ------------------------------------------------------------------ cadence and stats
     def advance(self) -> None:
         lr = decayed_value(
             self.hp.learning_rate_schedule,
