@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dojo.training.agent_slots import AgentSlots
+
 
 class AgentMemories:
     """Memories ``[memory_size]`` float32 of every agent of one behavior, keyed by agent id.
@@ -24,32 +26,16 @@ class AgentMemories:
     def __init__(self, memory_size: int, initial_slots: int = 8) -> None:
         self.memory_size = int(memory_size)
         self._memories = np.zeros((max(1, initial_slots), self.memory_size), np.float32)
-        self._slot_of: dict[int, int] = {}
-        self._cached_ids: np.ndarray | None = None
-        self._cached_slots: np.ndarray | None = None
+        self._index = AgentSlots()
 
     def _slots(self, agent_ids: np.ndarray) -> np.ndarray:
         """Slot of each agent id; new ids get free (zeroed) slots."""
-        cached = self._cached_ids
-        if (
-            cached is not None
-            and cached.shape == agent_ids.shape
-            and np.array_equal(cached, agent_ids)
-        ):
-            return self._cached_slots  # type: ignore[return-value]
-        slots = np.empty(len(agent_ids), dtype=np.int64)
-        for i, agent_id in enumerate(agent_ids.tolist()):
-            slot = self._slot_of.get(agent_id)
-            if slot is None:
-                slot = len(self._slot_of)
-                if slot >= len(self._memories):
-                    grown = np.zeros((2 * len(self._memories), self.memory_size), np.float32)
-                    grown[: len(self._memories)] = self._memories
-                    self._memories = grown
-                self._slot_of[agent_id] = slot
-            slots[i] = slot
-        self._cached_ids = agent_ids.copy()
-        self._cached_slots = slots
+        slots = self._index.lookup(agent_ids)
+        if len(self._index) > len(self._memories):
+            size = max(2 * len(self._memories), len(self._index))
+            grown = np.zeros((size, self.memory_size), np.float32)
+            grown[: len(self._memories)] = self._memories
+            self._memories = grown
         return slots
 
     def get(self, agent_ids: np.ndarray) -> np.ndarray:
@@ -64,5 +50,4 @@ class AgentMemories:
 
     def reset(self, agent_ids: np.ndarray) -> None:
         """Zero the memories of ``agent_ids``: their episodes ended (unknown ids are ignored)."""
-        slots = [self._slot_of[a] for a in agent_ids.tolist() if a in self._slot_of]
-        self._memories[slots] = 0.0
+        self._memories[self._index.known(agent_ids)] = 0.0

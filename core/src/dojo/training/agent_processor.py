@@ -15,6 +15,7 @@ import numpy as np
 from dojo.api import ActionOutput, Aggregation, Trajectory
 from dojo.envs.base import ActionTuple, BehaviorSpec, DecisionSteps, TerminalSteps
 from dojo.stats.reporter import StatsReporter
+from dojo.training.agent_slots import AgentSlots
 
 
 @dataclass
@@ -49,9 +50,7 @@ class AgentProcessor:
         self.spec = behavior_spec
         self.horizon = int(time_horizon)
         self.stats = stats
-        self._slot_of: dict[int, int] = {}
-        self._cached_ids: np.ndarray | None = None
-        self._cached_slots: np.ndarray | None = None
+        self._index = AgentSlots()
         capacity = max(1, initial_slots)
         h = self.horizon
         action_spec = behavior_spec.action_spec
@@ -98,26 +97,11 @@ class AgentProcessor:
         self._extras = {key: grow(array) for key, array in self._extras.items()}
         self._capacity = capacity
 
-    def _slots(self, agent_ids: np.ndarray) -> np.ndarray:
+    def _slots(self, agent_ids: np.ndarray, cache: bool = True) -> np.ndarray:
         """Slot index of each agent id (new ids get free slots)."""
-        cached = self._cached_ids
-        if (
-            cached is not None
-            and cached.shape == agent_ids.shape
-            and np.array_equal(cached, agent_ids)
-        ):
-            return self._cached_slots  # type: ignore[return-value]
-        slots = np.empty(len(agent_ids), dtype=np.int64)
-        for i, agent_id in enumerate(agent_ids.tolist()):
-            slot = self._slot_of.get(agent_id)
-            if slot is None:
-                slot = len(self._slot_of)
-                if slot >= self._capacity:
-                    self._grow(self._capacity * 2)
-                self._slot_of[agent_id] = slot
-            slots[i] = slot
-        self._cached_ids = agent_ids.copy()
-        self._cached_slots = slots
+        slots = self._index.lookup(agent_ids, cache)
+        if len(self._index) > self._capacity:
+            self._grow(max(2 * self._capacity, len(self._index)))
         return slots
 
     # ---------------------------------------------------------------- stepping
@@ -211,10 +195,7 @@ class AgentProcessor:
 
     def _slots_uncached(self, agent_ids: np.ndarray) -> np.ndarray:
         """Slots of agents in terminal steps (does not disturb the decision-step cache)."""
-        cached = (self._cached_ids, self._cached_slots)
-        slots = self._slots(agent_ids)
-        self._cached_ids, self._cached_slots = cached
-        return slots
+        return self._slots(agent_ids, cache=False)
 
     def _cut(
         self, slot: int, next_obs: list[np.ndarray], done: bool, interrupted: bool, agent_id: int
@@ -242,7 +223,7 @@ class AgentProcessor:
     def forget(self, agent_ids: np.ndarray) -> None:
         """Discard the unfinished trajectories and episodes of ``agent_ids`` (their environment
         worker restarted); the ids may come back as new agents."""
-        slots = [self._slot_of[i] for i in agent_ids.tolist() if i in self._slot_of]
+        slots = self._index.known(agent_ids)
         for name in ("length", "pending", "episode_return", "episode_length"):
             getattr(self, name)[slots] = 0
 
