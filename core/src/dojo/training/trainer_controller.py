@@ -179,6 +179,8 @@ class TrainerController:
             runtime = self.behaviors.get(name)
             if runtime is not None:
                 runtime.processor.forget(agent_ids)
+                # Their recurrent memories (if any) start again from zero, as a new episode.
+                runtime.trainer.end_episodes(agent_ids)
 
     def _consume(self, name: str, runtime: BehaviorRuntime, trajectories: list[Trajectory]) -> None:
         trainer = runtime.trainer
