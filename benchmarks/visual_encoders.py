@@ -19,6 +19,20 @@ only a rough guide):
 | resnet | 3x15x15 | 0.09 | 0.59 | 0.88 | 0.93 | 0.95 | 427 s |
 | match3 | 3x5x5 | 0.09 | 0.26 | 0.73 | 0.86 | 0.94 | 164 s |
 | fully_connected | 3x5x5 | 0.09 | 0.15 | 0.46 | 0.63 | 0.82 | 72 s |
+
+Measured again after PPO's unclipped value loss and fused dense bodies (seed 0, dojo's default
+of one torch thread, idle machine), ``--steps 15000`` (the learning rate decays over the run):
+
+| vis_encode_type | image | 5k | 10k | 15k | time |
+|---|---|---:|---:|---:|---:|
+| simple | 3x20x20 | 0.09 | 0.34 | 0.67 | 16 s |
+| nature_cnn | 3x40x40 | 0.01 | 0.43 | 0.67 | 40 s |
+| resnet | 3x15x15 | 0.03 | 0.38 | 0.76 | 53 s |
+| match3 | 3x5x5 | 0.02 | 0.23 | 0.40 | 17 s |
+| fully_connected | 3x5x5 | 0.06 | 0.07 | 0.17 | 7 s |
+
+and ``--encoders match3 fully_connected --steps 30000``: match3 0.22 / 0.62 / 0.84 / 0.93 and
+fully_connected 0.24 / 0.61 / 0.76 / 0.89 at 10k / 15k / 20k / 30k.
 """
 
 from __future__ import annotations
