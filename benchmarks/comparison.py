@@ -57,11 +57,6 @@ def read_reward_events(folder: Path) -> list[tuple[int, float, float]]:
     ]
 
 
-def read_reward_curve(folder: Path) -> Curve:
-    """``Environment/Cumulative Reward`` of a behavior folder's TensorBoard events."""
-    return [(step, value) for step, value, _wall in read_reward_events(folder)]
-
-
 def launched_at() -> float:
     """When the parent started this worker (``BENCH_LAUNCHED_AT``), else now."""
     return float(os.environ.get("BENCH_LAUNCHED_AT", time.time()))

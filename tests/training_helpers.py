@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dojo.api import RewardSignal, Trainer, TrainerContext, Trajectory
 from dojo.config.settings import EnvSettings, TrainerSettings
-from dojo.envs.base import BehaviorSpec
+from dojo.envs.base import BehaviorSpec, DecisionSteps
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
 from dojo.stats.reporter import StatsReporter
@@ -70,3 +72,18 @@ def play(
         env.step()
     env.close()
     return stats
+
+
+def half_masked_decision_steps(n: int = 64) -> DecisionSteps:
+    """``n`` agents of a behavior with branches (3, 2): the first half may only pick action 2 of
+    branch 0, the second half only action 0 of branch 1 (masks are ``True`` = disabled, as
+    environments report them)."""
+    mask = np.zeros((n, 5), dtype=bool)
+    mask[: n // 2, 0] = mask[: n // 2, 1] = True
+    mask[n // 2 :, 4] = True
+    return DecisionSteps(
+        [np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)],
+        np.zeros(n, np.float32),
+        np.arange(n),
+        mask,
+    )

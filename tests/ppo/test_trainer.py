@@ -17,7 +17,7 @@ from dojo.plugin_host import load_plugins
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
 from dojo.training.sequences import SequenceLayout
 from dojo_ppo.trainer import PPOTrainer
-from tests.training_helpers import build_trainer, play
+from tests.training_helpers import build_trainer, half_masked_decision_steps, play
 
 HOST = load_plugins()
 
@@ -69,15 +69,7 @@ def test_masked_actions_are_never_taken(tmp_path: Path) -> None:
     spec = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3, 2)))
     trainer = make_trainer(spec, ppo_settings(), tmp_path)
     n = 64
-    mask = np.zeros((n, 5), dtype=bool)  # True = disabled, as environments report it
-    mask[: n // 2, 0] = mask[: n // 2, 1] = True  # first half: branch 0 may only pick 2
-    mask[n // 2 :, 4] = True  # second half: branch 1 may only pick 0
-    steps = DecisionSteps(
-        [np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)],
-        np.zeros(n, np.float32),
-        np.arange(n),
-        mask,
-    )
+    steps = half_masked_decision_steps(n)
     for _ in range(20):
         actions = trainer.act(steps).actions.discrete
         assert (actions[: n // 2, 0] == 2).all()

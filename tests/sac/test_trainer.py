@@ -19,7 +19,7 @@ from dojo.envs.example_envs import register_example_environments
 from dojo.plugin_host import load_plugins
 from dojo.torch_layer.onnx_export import onnx_names
 from dojo_sac.trainer import SACTrainer
-from tests.training_helpers import build_trainer, play
+from tests.training_helpers import build_trainer, half_masked_decision_steps, play
 
 HOST = load_plugins()
 register_example_environments()
@@ -132,15 +132,7 @@ def test_masked_actions_are_never_chosen_and_have_no_probability(tmp_path: Path)
     spec = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3, 2)))
     trainer = make_trainer(spec, sac_settings(), tmp_path / "B")
     n = 64
-    mask = np.zeros((n, 5), dtype=bool)  # True = disabled, as environments report it
-    mask[: n // 2, 0] = mask[: n // 2, 1] = True  # first half: branch 0 may only pick 2
-    mask[n // 2 :, 4] = True  # second half: branch 1 may only pick 0
-    steps = DecisionSteps(
-        [np.random.default_rng(0).normal(size=(n, 3)).astype(np.float32)],
-        np.zeros(n, np.float32),
-        np.arange(n),
-        mask,
-    )
+    steps = half_masked_decision_steps(n)
     for _ in range(20):
         actions = trainer.act(steps).actions.discrete
         assert (actions[: n // 2, 0] == 2).all()
@@ -149,7 +141,7 @@ def test_masked_actions_are_never_chosen_and_have_no_probability(tmp_path: Path)
     # masked actions probability 0, so training stays finite.
     trajectories = random_trajectories(spec, count=20, length=8, seed=0)
     for t in trajectories:
-        t.action_mask = np.tile(mask[:1], (len(t), 1))
+        t.action_mask = np.tile(steps.action_mask[:1], (len(t), 1))
         t.actions.discrete[:, 0] = 2
     trainer.process_trajectories(trajectories)
     trainer.advance()

@@ -369,11 +369,8 @@ class PPOTrainer(OnPolicyTrainer):
                 value_loss = torch.stack(value_losses).mean()
 
                 loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
-                grads = torch.autograd.grad(loss, self.parameters, allow_unused=True)
-                grads = [
-                    torch.zeros_like(p) if g is None else g
-                    for p, g in zip(self.parameters, grads, strict=True)
-                ]
+                # Unused parameters (e.g. a log std the loss never reached) get zero gradients.
+                grads = list(torch.autograd.grad(loss, self.parameters, materialize_grads=True))
                 # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small rollout
                 # otherwise take steps large enough to undo learning.
                 clip_gradient_norm(grads, MAX_GRAD_NORM)
