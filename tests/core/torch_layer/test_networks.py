@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dojo.config.settings import NetworkSettings
@@ -21,6 +22,22 @@ def test_linear_body_has_num_layers_tanh_layers() -> None:
     torch.testing.assert_close(body(x), expected)
     assert body.output_size == 16
     assert LinearBody(input_size=5, hidden_units=16, num_layers=0).output_size == 5
+
+
+def test_linear_body_initialisations() -> None:
+    torch.manual_seed(0)
+    orthogonal = LinearBody(input_size=64, hidden_units=64, num_layers=1)
+    weight = orthogonal.layers[0].weight
+    # Orthogonal with gain sqrt(2): W W^T = 2 I, zero bias.
+    torch.testing.assert_close(weight @ weight.t(), 2 * torch.eye(64), atol=1e-4, rtol=0)
+    assert not orthogonal.layers[0].bias.any()
+    # "uniform" keeps nn.Linear's own: within 1/sqrt(fan_in), biases too.
+    uniform = LinearBody(input_size=64, hidden_units=64, num_layers=1, initialization="uniform")
+    bound = 1 / 64**0.5
+    assert uniform.layers[0].weight.abs().max() <= bound
+    assert 0 < uniform.layers[0].bias.abs().max() <= bound
+    with pytest.raises(ValueError, match="unknown initialization 'xavier'"):
+        LinearBody(input_size=4, hidden_units=8, num_layers=1, initialization="xavier")
 
 
 def test_value_heads_one_per_reward_signal() -> None:

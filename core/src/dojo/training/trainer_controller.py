@@ -44,12 +44,15 @@ class UpdateThread:
     """Runs a trainer's ``process_trajectories`` + ``advance`` off the main thread.
 
     Used when ``threaded: true``: the environment keeps stepping with the current policy while
-    the trainer updates. Trajectories are handed over through a queue.
+    the trainer updates. Trajectories are handed over through a queue that holds one batch: the
+    environment may run one batch ahead of the update, then waits for it. Without that bound
+    the environment loop, which needs the GIL for every step, would keep slowing the update
+    down while it collects data with an ever older policy.
     """
 
     def __init__(self, trainer: Trainer) -> None:
         self.trainer = trainer
-        self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue()
+        self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"dojo-update-{trainer.behavior_name}", daemon=True
@@ -62,11 +65,12 @@ class UpdateThread:
             try:
                 if batch is None:
                     return
-                self.trainer.process_trajectories(batch)
-                self.trainer.advance()
+                if self.error is None:
+                    self.trainer.process_trajectories(batch)
+                    self.trainer.advance()
             except BaseException as err:  # reported to the main thread, which stops the run
+                # Keep taking batches (unprocessed) so a waiting submit() never blocks forever.
                 self.error = err
-                return
             finally:
                 self.queue.task_done()
 

@@ -1,0 +1,74 @@
+"""``threaded: true``: the update thread runs at most one batch behind the environment, and its
+failure stops the run instead of hanging it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dojo.errors import DojoError
+from dojo.training.trainer_controller import UpdateThread
+
+
+class GatedTrainer:
+    """The part of a trainer the update thread uses; ``advance`` waits for ``gate`` and raises
+    on the batch numbered ``fail_at``."""
+
+    behavior_name = "Walker"
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.gate = threading.Event()
+        self.fail_at = fail_at
+        self.batches: list[list] = []
+
+    def process_trajectories(self, trajectories: list) -> None:
+        self.batches.append(trajectories)
+
+    def advance(self) -> None:
+        self.gate.wait(timeout=30)
+        if len(self.batches) == self.fail_at:
+            raise RuntimeError("loss is nan")
+
+
+def submit_in_background(updates: UpdateThread, batch: list) -> threading.Thread:
+    thread = threading.Thread(target=updates.submit, args=(batch,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_environment_waits_when_it_is_one_batch_ahead_of_the_update() -> None:
+    trainer = GatedTrainer()
+    updates = UpdateThread(trainer)
+    try:
+        updates.submit(["first"])  # taken by the update thread, which waits at the gate
+        updates.submit(["second"])  # waits in the queue
+        third = submit_in_background(updates, ["third"])
+        third.join(timeout=0.5)
+        assert third.is_alive(), "a third batch must wait until the update catches up"
+
+        trainer.gate.set()
+        third.join(timeout=10)
+        assert not third.is_alive()
+        updates.drain()
+        assert trainer.batches == [["first"], ["second"], ["third"]]
+    finally:
+        trainer.gate.set()
+        updates.stop()
+
+
+def test_failed_update_is_reported_and_never_blocks_the_environment() -> None:
+    trainer = GatedTrainer(fail_at=1)
+    trainer.gate.set()
+    updates = UpdateThread(trainer)
+    try:
+        updates.submit(["first"])
+        with pytest.raises(DojoError, match="update thread of 'Walker' failed: loss is nan"):
+            updates.drain()
+        # Later batches are neither trained on nor left blocking the environment.
+        with pytest.raises(DojoError, match="Walker"):
+            for _ in range(5):
+                updates.submit(["more"])
+        assert trainer.batches == [["first"]]
+    finally:
+        updates.stop()
