@@ -85,14 +85,17 @@ def random_trajectories(
 
 
 def test_learns_pendulum_in_a_short_run(tmp_path: Path) -> None:
-    settings = sac_settings(learning_rate=1e-3, batch_size=128, buffer_init_steps=100)
+    # The benchmark's networks (configs/sac/Pendulum.yaml): smaller ones learn Pendulum so slowly
+    # that whether a 3,000-step run improves by 300 depended on float rounding.
+    settings = sac_settings(
+        {"hidden_units": 256}, learning_rate=1e-3, batch_size=256, buffer_init_steps=100
+    )
     trainer = make_trainer(PENDULUM, settings, tmp_path / "B")
-    stats = play(trainer, "Pendulum-v1", steps=3000, num_envs=1)
+    stats = play(trainer, "Pendulum-v1", steps=4000, num_envs=1)
     returns = stats.peek("Environment/Cumulative Reward")
     early, late = np.mean(returns[:3]), np.mean(returns[-3:])
-    # A random policy scores about -1200 to -1500; seeded, this run goes from -1452 to -1077
-    # (these 64-unit networks learn Pendulum more slowly than the 256-unit ones of the config).
-    assert late > early + 300, (returns[:3], returns[-3:])
+    # A random policy scores about -1200 to -1500. Seeds 0-3 end at -135, -610, -92 and -446.
+    assert late > max(-800, early + 500), (returns[:3], returns[-3:])
     assert trainer.update_steps == trainer.step - 100  # one per step after buffer_init_steps
     for tag in (
         "Losses/Q1 Loss",

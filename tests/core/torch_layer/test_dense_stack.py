@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from dojo.torch_layer.adam import GradientAdam
-from dojo.torch_layer.dense_stack import dense_relu_stack, dense_stack
+from dojo.torch_layer.dense_stack import dense_relu_stack, dense_stack, ensemble_relu_stack
 
 
 def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleList:
@@ -51,6 +51,40 @@ def test_gradients_equal_autograd_through_linear_layers(
     # Finite differences too (float64), for the input and every weight.
     assert torch.autograd.gradcheck(
         lambda x, *p: dense_stack(x, p[0::2], p[1::2], activation, activate_last), (x, *params)
+    )
+
+
+@pytest.mark.parametrize("members", [2, 3])
+@pytest.mark.parametrize("sizes", [[4, 16, 16, 1], [3, 8, 5], [6, 3], [20, 7, 7, 2]])
+def test_ensemble_equals_its_members_run_one_by_one(sizes: list[int], members: int) -> None:
+    torch.manual_seed(1)
+    pairs = list(itertools.pairwise(sizes))
+    weights = [
+        torch.randn(members, o, i, dtype=torch.float64, requires_grad=True) for i, o in pairs
+    ]
+    biases = [torch.randn(members, o, dtype=torch.float64, requires_grad=True) for _, o in pairs]
+    x = torch.randn(9, sizes[0], dtype=torch.float64, requires_grad=True)
+
+    out = ensemble_relu_stack(x, weights, biases)
+
+    def member(j: int) -> torch.Tensor:
+        h = x
+        for i, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+            h = nn.functional.linear(h, weight[j], bias[j])
+            h = h if i == len(weights) - 1 else torch.relu(h)
+        return h
+
+    expected = torch.stack([member(j) for j in range(members)])
+    torch.testing.assert_close(out, expected)
+    seen = torch.randn_like(out)
+    params = [*weights, *biases]
+    mine = torch.autograd.grad((out * seen).sum(), [x, *params])
+    theirs = torch.autograd.grad((expected * seen).sum(), [x, *params])
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b)
+    n = len(weights)
+    assert torch.autograd.gradcheck(
+        lambda x, *p: ensemble_relu_stack(x, p[:n], p[n:]), (x, *params)
     )
 
 

@@ -120,3 +120,92 @@ def dense_relu_stack(
 ) -> torch.Tensor:
     """:func:`dense_stack` with ReLU activations."""
     return dense_stack(x, weights, biases, "relu", activate_last)
+
+
+class _EnsembleDenseStack(torch.autograd.Function):
+    """``k`` ReLU stacks of the same shape over one shared input (SAC's twin Q networks)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, *params: torch.Tensor) -> Any:
+        n_layers = len(params) // 2
+        first, first_bias = params[0], params[1]  # [k, out, in], [k, out]
+        k, width = first.shape[0], first.shape[1]
+        n = x.shape[0]
+        # The first layer of every member in one product: [n, k * out].
+        flat = torch.addmm(first_bias.reshape(-1), x, first.reshape(k * width, -1).t())
+        if n_layers > 1:
+            flat.relu_()
+        h = flat.view(n, k, width).transpose(0, 1)  # [k, n, out], a view of flat
+        activations = [h]
+        for i in range(1, n_layers):
+            weight, bias = params[2 * i], params[2 * i + 1]
+            if weight.shape[1] == 1:
+                # One output unit: a broadcast product (a [n, in] x [in, 1] GEMM is slow).
+                h = (h * weight).sum(-1, keepdim=True) + bias.unsqueeze(1)
+            else:
+                h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
+            if i < n_layers - 1:
+                h.relu_()
+            activations.append(h)
+        ctx.save_for_backward(x, *activations, *params)
+        ctx.n_layers = n_layers
+        return h if n_layers > 1 else h.contiguous()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        n_layers = ctx.n_layers
+        saved = ctx.saved_tensors
+        x = saved[0]
+        activations = saved[1 : 1 + n_layers]
+        params = saved[1 + n_layers :]
+        needs = ctx.needs_input_grad  # (x, W0, b0, W1, b1, ...)
+        grads: list[torch.Tensor | None] = [None] * (2 * n_layers)
+        g = grad
+        for i in reversed(range(1, n_layers)):
+            if i < n_layers - 1:
+                g = torch.ops.aten.threshold_backward(g, activations[i], 0)
+            weight, below = params[2 * i], activations[i - 1]
+            one_unit = weight.shape[1] == 1
+            if needs[1 + 2 * i]:
+                if one_unit:
+                    grads[2 * i] = (g * below).sum(1, keepdim=True)
+                else:
+                    grads[2 * i] = torch.bmm(g.transpose(1, 2), below)
+            if needs[2 + 2 * i]:
+                grads[2 * i + 1] = g.sum(1)
+            g = g * weight if one_unit else torch.bmm(g, weight)
+        first = params[0]
+        k, width = first.shape[0], first.shape[1]
+        if n_layers > 1:
+            g = torch.ops.aten.threshold_backward(g, activations[0], 0)
+        g = g.transpose(0, 1).reshape(x.shape[0], k * width)  # [n, k * out]
+        if needs[1]:
+            # [k * out, in]; with few inputs BLAS is far faster at x^T @ g.
+            if x.shape[1] < k * width:
+                grads[0] = (x.t() @ g).t().reshape(first.shape)
+            else:
+                grads[0] = (g.t() @ x).reshape(first.shape)
+        if needs[2]:
+            grads[1] = g.sum(0).view(k, width)
+        grad_x = None
+        if needs[0]:
+            flat_weight = first.reshape(k * width, -1)
+            grad_x = (flat_weight.t() @ g.t()).t() if x.shape[1] < k * width else g @ flat_weight
+        return (grad_x, *grads)
+
+
+def ensemble_relu_stack(
+    x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """``k`` networks of ``Linear -> ReLU -> ... -> Linear`` layers over one input ``x``
+    ``[n, in]``, as one autograd node: ``[k, n, out]``. Weights ``[k, out, in]`` and biases
+    ``[k, out]`` hold the members' layers (``weights[i][j]`` is member ``j``'s layer ``i`` in
+    ``nn.Linear``'s layout).
+
+    The same function as :func:`dense_relu_stack` run once per member, in fewer operations:
+    the first layers of all members are one product, later layers one batched product each.
+    """
+    params: list[torch.Tensor] = []
+    for weight, bias in zip(weights, biases, strict=True):
+        params += [weight, bias]
+    return _EnsembleDenseStack.apply(x, *params)

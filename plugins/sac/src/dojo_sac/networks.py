@@ -1,9 +1,12 @@
 """SAC's Q networks: two independent critics over the same inputs.
 
 Each twin is a stack of ``nn.Linear``-layout layers (PyTorch's default initialisation, as
-Stable-Baselines3, so the twins start different, as the clipped double-Q trick needs), evaluated
-with :func:`~dojo.torch_layer.dense_stack.dense_relu_stack`: one autograd node per twin and only
-the gradients an update needs (the policy loss sees the first twin through detached weights).
+Stable-Baselines3, so the twins start different, as the clipped double-Q trick needs). The
+twins' layers are stored stacked, ``weight_i`` ``[2, out, in]`` and ``bias_i`` ``[2, out]``, so
+both twins run as one autograd node in a few batched products
+(:func:`~dojo.torch_layer.dense_stack.ensemble_relu_stack`); one twin alone (the policy loss
+sees the first through detached weights) runs as
+:func:`~dojo.torch_layer.dense_stack.dense_relu_stack` on its slices.
 
 Outputs, per reward signal (one head per signal, each with its own gamma in the trainer):
 
@@ -31,7 +34,7 @@ from torch import nn
 
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
-from dojo.torch_layer.dense_stack import dense_relu_stack
+from dojo.torch_layer.dense_stack import dense_relu_stack, ensemble_relu_stack
 from dojo.torch_layer.encoders import ObservationEncoder
 from dojo.torch_layer.memory import LSTMMemory
 
@@ -73,10 +76,14 @@ class TwinQNetwork(nn.Module):
         sizes = [feature_size + self.continuous_size]
         sizes += [int(network_settings.hidden_units)] * int(network_settings.num_layers)
         sizes.append(self.outputs_per_signal * len(self.signal_names))
-        self.twins = nn.ModuleList(nn.ModuleList() for _ in range(N_TWINS))
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
         for in_size, out_size in itertools.pairwise(sizes):
-            for twin in self.twins:
-                twin.append(nn.Linear(in_size, out_size))
+            # Initialised as one nn.Linear per twin, in the order of the earlier per-twin layout.
+            layers = [nn.Linear(in_size, out_size) for _ in range(N_TWINS)]
+            self.weights.append(torch.stack([layer.weight.detach() for layer in layers]))
+            self.biases.append(torch.stack([layer.bias.detach() for layer in layers]))
+        self.register_load_state_dict_pre_hook(_stack_per_twin_layers)
 
     def inputs(
         self, obs_list: Sequence[torch.Tensor], continuous: torch.Tensor | None
@@ -92,9 +99,8 @@ class TwinQNetwork(nn.Module):
     def twin(self, index: int, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
         """Twin ``index``'s values ``[n, signals, outputs_per_signal]`` of inputs ``x``; with
         ``frozen`` no gradient reaches its weights (it still flows to ``x``)."""
-        layers = self.twins[index]
-        weights = [layer.weight for layer in layers]
-        biases = [layer.bias for layer in layers]
+        weights = [weight[index] for weight in self.weights]
+        biases = [bias[index] for bias in self.biases]
         if frozen:
             weights = [w.detach() for w in weights]
             biases = [b.detach() for b in biases]
@@ -105,8 +111,7 @@ class TwinQNetwork(nn.Module):
         self, obs_list: Sequence[torch.Tensor], continuous: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Both twins' values ``[2, n, signals, outputs_per_signal]``."""
-        x = self.inputs(obs_list, continuous)
-        return torch.stack([self.twin(i, x) for i in range(N_TWINS)])
+        return self.twins_of(self.inputs(obs_list, continuous))
 
     def first(
         self,
@@ -138,8 +143,22 @@ class TwinQNetwork(nn.Module):
 
     def twins_of(self, x: torch.Tensor) -> torch.Tensor:
         """Both twins' values ``[2, n, signals, outputs_per_signal]`` of inputs ``x``."""
-        return torch.stack([self.twin(i, x) for i in range(N_TWINS)])
+        out = ensemble_relu_stack(x, list(self.weights), list(self.biases))
+        return out.view(N_TWINS, x.shape[0], len(self.signal_names), self.outputs_per_signal)
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:
         """Add observations to the normaliser (no-op without ``normalize``)."""
         self.encoder.update_normalization(obs_list)
+
+
+def _stack_per_twin_layers(
+    module: nn.Module, state_dict: dict, prefix: str, *_args: object
+) -> None:
+    """Load checkpoints of the earlier layout (``twins.<twin>.<layer>.weight`` / ``.bias``, one
+    ``nn.Linear`` per twin and layer) into the stacked one."""
+    layer = 0
+    while f"{prefix}twins.0.{layer}.weight" in state_dict:
+        for name, target in (("weight", "weights"), ("bias", "biases")):
+            keys = [f"{prefix}twins.{twin}.{layer}.{name}" for twin in range(N_TWINS)]
+            state_dict[f"{prefix}{target}.{layer}"] = torch.stack([state_dict.pop(k) for k in keys])
+        layer += 1
