@@ -185,6 +185,22 @@ def test_gradients_flow_through_sample_and_evaluate() -> None:
     assert model.log_std.grad.abs().sum() > 0
 
 
+def test_entropy_gradient_is_finite_with_masked_actions() -> None:
+    # A masked action has probability exactly 0; the entropy bonus must still give finite
+    # gradients (it gave NaN everywhere when computed with torch.special.entr).
+    model = ActionModel(HIDDEN, ActionSpec(discrete_branches=(3, 3)))
+    hidden = torch.randn(8, HIDDEN, requires_grad=True)
+    masks = torch.ones(8, 6)
+    masks[:, 0] = 0.0
+    masks[:4, 4:] = 0.0
+    sample = model.sample(hidden, masks)
+    log_prob, entropy = model.evaluate(hidden, masks, None, sample.discrete)
+    (log_prob.sum() - 0.01 * entropy.sum()).backward()
+    assert torch.isfinite(model.logits_layer.weight.grad).all()
+    assert torch.isfinite(hidden.grad).all()
+    assert torch.isfinite(entropy).all()
+
+
 def test_continuous_env_action_is_clipped_and_scaled() -> None:
     raw = torch.tensor([[-7.0, -3.0, 0.0, 1.5, 3.0, 9.0]])
     expected = [[-1.0, -1.0, 0.0, 0.5, 1.0, 1.0]]

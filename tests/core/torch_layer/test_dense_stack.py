@@ -88,6 +88,17 @@ def test_ensemble_equals_its_members_run_one_by_one(sizes: list[int], members: i
     )
 
 
+def test_gradient_adam_takes_transposed_gradients() -> None:
+    # A gradient that is a transposed view must update each parameter entry with its own value.
+    grad = torch.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]]).t()  # [3, 2], not contiguous
+    ours = torch.zeros(3, 2)
+    GradientAdam([ours]).step([grad], 0.1)
+    theirs = torch.zeros(3, 2, requires_grad=True)
+    theirs.grad = grad.contiguous()
+    torch.optim.Adam([theirs], lr=0.1).step()
+    torch.testing.assert_close(ours, theirs.detach())
+
+
 def test_float32_tanh_matches_torch_tanh() -> None:
     layers = _stack([8, 64, 64], dtype=torch.float32)
     x = torch.randn(256, 8) * 3

@@ -324,6 +324,8 @@ def _categorical_stats(
     """Joint log-probability of ``actions`` ``[n, branches]`` and joint entropy, both ``[n]``,
     from per-branch log-probabilities ``[n, branches, size]``."""
     log_prob = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1).sum(dim=-1)
-    # entr(p) = -p log p, and entr(0) = 0: masked and padding actions add nothing.
-    entropy = torch.special.entr(log_probs.exp()).sum(dim=(-2, -1))
+    # -p log p from the log-probabilities: masked and padding actions (log p ~ -1e8, p = 0) add
+    # nothing, and their gradient is 0. (torch.special.entr(p) has an infinite derivative at
+    # p = 0, which made every gradient NaN for masked actions with an entropy bonus.)
+    entropy = -(log_probs.exp() * log_probs).sum(dim=(-2, -1))
     return log_prob, entropy

@@ -49,7 +49,9 @@ class GradientAdam:
         self._step += 1
         torch._fused_adam_(
             self.params,
-            list(grads),
+            # The fused kernel reads a gradient's memory as if laid out like its parameter: a
+            # transposed view (a hand-written backward's x^T g) would be applied scrambled.
+            [g if g.is_contiguous() else g.contiguous() for g in grads],
             self.exp_avg,
             self.exp_avg_sq,
             [],

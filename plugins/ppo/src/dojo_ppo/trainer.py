@@ -34,6 +34,8 @@ from dojo.training.agent_memories import AgentMemories
 from dojo.training.on_policy import OnPolicyTrainer
 from dojo.training.schedules import decayed_value
 from dojo.training.sequences import SequenceLayout, sequence_starts
+from dojo_ppo.fused_loss import FusedDiscreteLoss
+from dojo_ppo.fused_loss import supports as supports_fused
 from dojo_ppo.gae import gae, padded
 from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
@@ -123,6 +125,12 @@ class PPOTrainer(OnPolicyTrainer):
         # Optimizer bookkeeping per minibatch (and no torch._dynamo import, about 80 MB).
         # eps 1e-5 as SB3 and CleanRL.
         self.optimizer = GradientAdam(self.parameters, eps=ADAM_EPSILON)
+        #: Hand-derived loss gradients for feed-forward discrete policies (see fused_loss).
+        self._fused = (
+            FusedDiscreteLoss(self.actor, self.critic, self.parameters)
+            if supports_fused(self.actor, self.critic)
+            else None
+        )
         self.learning_rate = float(self.hp.learning_rate)
         self.deterministic = bool(network.deterministic)
         self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
@@ -333,9 +341,30 @@ class PPOTrainer(OnPolicyTrainer):
         policy_total = torch.zeros(())
         value_total = torch.zeros(())
         updates = 0
+        fused = self._fused
+        if fused is not None:
+            features = fused.features([data[f"obs/{i}"] for i in range(n_obs)])
         for _ in range(int(hp.num_epoch)):
             for minibatch in self._epoch(size, int(hp.batch_size), sequences):
                 idx = minibatch.rows
+                if fused is not None:
+                    result = fused.step(
+                        features[0][idx],
+                        features[1][idx],
+                        data["discrete"][idx],
+                        data["masks"][idx] if "masks" in data else None,
+                        data["log_prob"][idx],
+                        data["advantages"][idx],
+                        [data[f"returns/{name}"][idx] for name in names],
+                        epsilon,
+                        beta,
+                    )
+                    self._apply(result.grads, lr)
+                    self._update_signals(idx, rollout, n_obs, signal_stats)
+                    policy_total += result.policy_loss
+                    value_total += result.value_loss
+                    updates += 1
+                    continue
                 obs = [data[f"obs/{i}"][idx] for i in range(n_obs)]
                 masks = data["masks"][idx] if "masks" in data else None
                 continuous = data["continuous"][idx] if "continuous" in data else None
@@ -371,16 +400,8 @@ class PPOTrainer(OnPolicyTrainer):
                 loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
                 # Unused parameters (e.g. a log std the loss never reached) get zero gradients.
                 grads = list(torch.autograd.grad(loss, self.parameters, materialize_grads=True))
-                # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small rollout
-                # otherwise take steps large enough to undo learning.
-                clip_gradient_norm(grads, MAX_GRAD_NORM)
-                with self.policy_lock:
-                    self.optimizer.step(grads, lr)
-                for signal in self._learning_signals:
-                    rows = idx if isinstance(idx, slice) else idx.cpu().numpy()
-                    batch = _signal_batch(rollout, rows, n_obs)
-                    for tag, value in signal.update(batch).items():
-                        signal_stats[tag].append(value)
+                self._apply(grads, lr)
+                self._update_signals(idx, rollout, n_obs, signal_stats)
                 policy_total += policy_loss.detach()
                 value_total += value_loss.detach()
                 updates += 1
@@ -392,6 +413,28 @@ class PPOTrainer(OnPolicyTrainer):
         stats.add_stat("Policy/Learning Rate", lr)
         stats.add_stat("Policy/Epsilon", epsilon)
         stats.add_stat("Policy/Beta", beta)
+
+    def _apply(self, grads: list[torch.Tensor], lr: float) -> None:
+        """Clip the gradients' joint norm and step Adam."""
+        # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small rollout
+        # otherwise take steps large enough to undo learning.
+        clip_gradient_norm(grads, MAX_GRAD_NORM)
+        with self.policy_lock:
+            self.optimizer.step(grads, lr)
+
+    def _update_signals(
+        self,
+        idx: Any,
+        rollout: dict[str, np.ndarray],
+        n_obs: int,
+        signal_stats: dict[str, list[float]],
+    ) -> None:
+        """One step of every learning reward signal on this minibatch."""
+        for signal in self._learning_signals:
+            rows = idx if isinstance(idx, slice) else idx.cpu().numpy()
+            batch = _signal_batch(rollout, rows, n_obs)
+            for tag, value in signal.update(batch).items():
+                signal_stats[tag].append(value)
 
     # ------------------------------------------------------------------ artifacts
     def save_checkpoint(self, path: Path) -> None:
