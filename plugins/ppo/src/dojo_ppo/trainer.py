@@ -10,6 +10,10 @@ every step; the critic's memories are rebuilt per trajectory
 (:mod:`dojo_ppo.recurrent_values`). Updates then run on whole sequences of ``sequence_length``
 steps (:mod:`dojo.training.sequences`), each from its stored starting memories, with the
 padding left out of every loss. GAE is unchanged: it runs per trajectory on the values.
+
+Feed-forward networks with discrete actions (CartPole, Acrobot) take their
+loss gradients from :mod:`dojo_ppo.fused_loss` (derived by hand, no autograd graph); every
+other setting runs the same loss through autograd in :meth:`PPOTrainer.update`.
 """
 
 from __future__ import annotations
