@@ -3,10 +3,11 @@ with discrete actions.
 
 PPO on small networks (CartPole's 64 x 64) spends most of a run in its update, and most of an
 update step in per-operation overhead: running the loss through autograd records and replays
-some fifty small nodes, several times the cost of the matrix products. For feed-forward actors
+dozens of small nodes, which cost several times the matrix products. For feed-forward actors
 and critics on vector observations with discrete actions (equal-sized branches, optional masks)
 :class:`FusedDiscreteLoss` computes the same clipped-surrogate, value and entropy losses and
-their gradients directly, in about half as many tensor operations and with no graph.
+their gradients directly, without recording a graph (PPO CartPole: about 7,200 -> 9,300 env
+steps/s).
 :func:`supports` says whether a trainer's networks qualify; everything else (memory, continuous
 or hybrid actions, visual encoders, a shared critic) keeps the autograd path. The gradients
 equal autograd's (``tests/ppo/test_fused_loss.py``).
