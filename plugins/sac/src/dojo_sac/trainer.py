@@ -76,6 +76,7 @@ from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.agent_memories import AgentMemories
 from dojo.training.off_policy import OffPolicyTrainer
 from dojo.training.schedules import decayed_value
+from dojo_sac import fused_update
 from dojo_sac.networks import TwinQNetwork
 from dojo_sac.recurrent_update import RecurrentUpdate
 
@@ -155,6 +156,8 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             ThreadPoolExecutor(1, thread_name_prefix="sac-policy") if PARALLEL_HALVES else None
         )
         self.deterministic = bool(network.deterministic)
+        #: Hand-derived gradients (:mod:`dojo_sac.fused_update`) for qualifying networks.
+        self.fused = fused_update.supports(self.actor, self.q_network)
         self._agent_memories = AgentMemories(self.memory_size) if self.memory_size else None
         self._stats: list[torch.Tensor] = []
         if self.branches:
@@ -311,6 +314,12 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         except BaseException as err:
             next_ready.set_exception(err)
             raise
+        if self.fused:
+            result = fused_update.policy_gradients(self.actor, self.q_network, obs, alpha[0])
+            gap = result.mean_log_prob + self.target_entropy  # log pi + target
+            with self.policy_lock:
+                self.policy_optimizer.step([*result.grads, -gap], self.learning_rate)
+            return result.policy_loss
         masks = data.get("masks")
         continuous, log_prob, discrete_log_probs = self._policy(obs, masks)
         # The policy sees the first Q network through detached weights: no Q gradients.
@@ -390,13 +399,21 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         """Both Q networks regress on the soft target (from the target twins at the policy's
         next actions, ``next_ready``) at the replayed actions. Returns the two losses ``[2]``,
         the mean value per signal ``[signals]`` and the gradients."""
-        q_taken = self._taken(self.q_network(obs, data.get("continuous")), data)
+        if self.fused:
+            forward = fused_update.critic_forward(self.q_network, obs, data["continuous"])
+        else:
+            q_taken = self._taken(self.q_network(obs, data.get("continuous")), data)
         with torch.no_grad():
             next_step = next_ready.result()
             target_q = self.target_network.twins_of(next_step.inputs).min(dim=0).values
             target = self._soft_target(
                 data, target_q, next_step.log_prob, next_step.discrete_log_probs, alpha
             )
+        if self.fused:
+            # The helper (done with the policy by then) takes one twin's largest product.
+            submit = None if self._helper is None else self._helper.submit
+            result = fused_update.critic_gradients(self.q_network, forward, target, submit)
+            return [result.q_losses, result.q_values, result.grads]
         # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
         q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
         grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
