@@ -410,9 +410,7 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
                 data, target_q, next_step.log_prob, next_step.discrete_log_probs, alpha
             )
         if self.fused:
-            # The helper (done with the policy by then) takes one twin's largest product.
-            submit = None if self._helper is None else self._helper.submit
-            result = fused_update.critic_gradients(self.q_network, forward, target, submit)
+            result = fused_update.critic_gradients(self.q_network, forward, target)
             return [result.q_losses, result.q_values, result.grads]
         # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
         q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
