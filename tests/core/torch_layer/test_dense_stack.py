@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 from torch import nn
 
 from dojo.torch_layer.adam import GradientAdam
-from dojo.torch_layer.dense_stack import dense_relu_stack, dense_stack, ensemble_relu_stack
+from dojo.torch_layer.dense_stack import (
+    dense_relu_stack,
+    dense_stack,
+    ensemble_backward,
+    ensemble_forward,
+    ensemble_relu_stack,
+)
 
 
 def _stack(sizes: list[int], dtype: torch.dtype = torch.float64) -> nn.ModuleList:
@@ -86,6 +93,25 @@ def test_ensemble_equals_its_members_run_one_by_one(sizes: list[int], members: i
     assert torch.autograd.gradcheck(
         lambda x, *p: ensemble_relu_stack(x, p[:n], p[n:]), (x, *params)
     )
+
+
+@pytest.mark.parametrize("members", [2, 3])
+def test_ensemble_backward_with_a_helper_thread_equals_it_alone(members: int) -> None:
+    """The last member's hidden weight products on another thread: the same gradients."""
+    torch.manual_seed(2)
+    sizes = [4, 32, 32, 1]
+    weights = [torch.randn(members, o, i) for i, o in itertools.pairwise(sizes)]
+    biases = [torch.randn(members, o) for o in sizes[1:]]
+    x = torch.randn(16, sizes[0])
+    layers = ensemble_forward(x, weights, biases)
+    grad = torch.randn_like(layers[-1])
+    alone = ensemble_backward(grad, x, layers, weights, input_grad=True)
+    with ThreadPoolExecutor(1) as pool:
+        helped = ensemble_backward(grad, x, layers, weights, input_grad=True, submit=pool.submit)
+    torch.testing.assert_close(helped[0], alone[0])
+    assert len(helped[1]) == len(alone[1]) == 2 * (len(sizes) - 1)
+    for a, b in zip(helped[1], alone[1], strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_gradient_adam_takes_transposed_gradients() -> None:

@@ -27,7 +27,9 @@ checks them with ``torch.autograd.gradcheck`` in float64).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 import torch
@@ -201,12 +203,17 @@ def ensemble_backward(
     weights: Sequence[torch.Tensor],
     weight_grads: bool = True,
     input_grad: bool = False,
+    submit: Callable[[Callable[[], torch.Tensor]], Future[torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
     """Back-propagate ``grad`` ``[k, n, out]`` through :func:`ensemble_forward`'s layers: the
     input gradient ``[n, in]`` (if ``input_grad``) and, if ``weight_grads``, ``[dW_0, db_0,
-    dW_1, ...]`` shaped like the stacked parameters."""
+    dW_1, ...]`` shaped like the stacked parameters.
+
+    ``submit`` (e.g. an idle thread pool's ``submit``) takes the last member's hidden-layer
+    weight products, so they run beside the rest of the backward pass."""
     n_layers = len(weights)
     grads: list[torch.Tensor] = [grad] * (2 * n_layers) if weight_grads else []
+    pending: list[Future[torch.Tensor]] = []
     g = grad
     for i in reversed(range(1, n_layers)):
         if i < n_layers - 1:
@@ -216,6 +223,13 @@ def ensemble_backward(
         if weight_grads:
             if one_unit:
                 grads[2 * i] = (g * below).sum(1, keepdim=True)
+            elif submit is not None:
+                out = torch.empty_like(weight)
+                members = range(out.shape[0] - 1)
+                pending.append(submit(partial(torch.mm, g[-1].t(), below[-1], out=out[-1])))
+                for member in members:
+                    torch.mm(g[member].t(), below[member], out=out[member])
+                grads[2 * i] = out
             else:
                 grads[2 * i] = torch.bmm(g.transpose(1, 2), below)
             grads[2 * i + 1] = g.sum(1)
@@ -236,6 +250,8 @@ def ensemble_backward(
     if input_grad:
         flat_weight = first.reshape(k * width, -1)
         grad_x = (flat_weight.t() @ g.t()).t() if x.shape[1] < k * width else g @ flat_weight
+    for future in pending:
+        future.result()
     return grad_x, grads
 
 
