@@ -31,6 +31,7 @@ from dojo.errors import ConfigError
 from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
+from dojo.training.allocator import keep_freed_memory
 from dojo.training.checkpoints import CheckpointWriter
 from dojo.training.results import check_run_directory, initialize_path
 from dojo.training.trainer_controller import BehaviorRuntime, TrainerController, checkpoint_interval
@@ -194,6 +195,7 @@ class Run:
                     log_dir=self.run_dir / "run_logs",
                 )
                 try:
+                    keep_freed_memory()
                     device = configure_torch(self.options)
                     log_versions()
                     self.env.reset()
