@@ -94,6 +94,8 @@ def test_only_feed_forward_continuous_policies_use_the_fused_gradients(tmp_path:
         "discrete": (BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3,))), None),
         "hybrid": (BehaviorSpec((ObservationSpec((3,)),), ActionSpec(1, (2,))), None),
         "memory": (continuous, {"memory": {"memory_size": 8, "sequence_length": 4}}),
+        # A camera: the encoders have trained parameters.
+        "visual": (BehaviorSpec((ObservationSpec((3, 20, 20)),), ActionSpec(1, ())), None),
     }
     for name, (spec, network) in cases.items():
         trainer = make_trainer(spec, sac_settings(network), tmp_path / name)

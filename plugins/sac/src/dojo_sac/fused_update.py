@@ -67,10 +67,9 @@ def supports(actor: Actor, q_network: TwinQNetwork) -> bool:
     # Parameters only in the body and the two heads (their gradients are all computed here).
     if len(list(actor.parameters())) != 2 * len(actor.body.layers) + 4:
         return False
-    # Encoders without trained parameters (vector observations): no gradient to take there.
-    return not any(
-        p.requires_grad for p in [*actor.encoder.parameters(), *q_network.encoder.parameters()]
-    )
+    # Encoders without parameters (vector observations): no gradient to take there, and every
+    # parameter of the networks is one whose gradient is computed here.
+    return not any(True for _ in [*actor.encoder.parameters(), *q_network.encoder.parameters()])
 
 
 @torch.no_grad()
