@@ -102,6 +102,14 @@ def stack_backward(
     return g, grads
 
 
+def _asked_for(grads: Sequence[torch.Tensor], needs: Sequence[bool]) -> list[torch.Tensor | None]:
+    """The parameter gradients autograd asked for (``needs``), ``None`` for the others (all of
+    them when the backward pass computed none: ``grads`` empty)."""
+    if not grads:
+        return [None] * len(needs)
+    return [g if need else None for g, need in zip(grads, needs, strict=True)]
+
+
 class _DenseStack(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -120,18 +128,10 @@ class _DenseStack(torch.autograd.Function):
         saved = ctx.saved_tensors
         activations, params = saved[: n_layers + 1], saved[n_layers + 1 :]
         needs = ctx.needs_input_grad  # (x, activate_last, tanh, W0, b0, W1, b1, ...)
-        weight_grads = any(needs[3:])
         grad_x, grads = stack_backward(
-            grad, activations, params[0::2], ctx.tanh, ctx.activate_last, weight_grads, needs[0]
+            grad, activations, params[0::2], ctx.tanh, ctx.activate_last, any(needs[3:]), needs[0]
         )
-        if not weight_grads:
-            return (grad_x, None, None, *([None] * (2 * n_layers)))
-        return (
-            grad_x,
-            None,
-            None,
-            *(g if need else None for g, need in zip(grads, needs[3:], strict=True)),
-        )
+        return (grad_x, None, None, *_asked_for(grads, needs[3:]))
 
 
 def dense_stack(
@@ -273,13 +273,10 @@ class _EnsembleDenseStack(torch.autograd.Function):
         activations = saved[1 : 1 + n_layers]
         params = saved[1 + n_layers :]
         needs = ctx.needs_input_grad  # (x, W0, b0, W1, b1, ...)
-        weight_grads = any(needs[1:])
         grad_x, grads = ensemble_backward(
-            grad, x, activations, params[0::2], weight_grads, needs[0]
+            grad, x, activations, params[0::2], any(needs[1:]), needs[0]
         )
-        if not weight_grads:
-            return (grad_x, *([None] * (2 * n_layers)))
-        return (grad_x, *(g if need else None for g, need in zip(grads, needs[1:], strict=True)))
+        return (grad_x, *_asked_for(grads, needs[1:]))
 
 
 def ensemble_relu_stack(
