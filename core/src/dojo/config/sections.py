@@ -169,7 +169,10 @@ class TorchSettingsSchema(StrictSchema):
         load_default=None,
         allow_none=True,
         validate=AtLeast(1),
-        description="Threads torch may use on the CPU (dojo addition); null = torch's default.",
+        description=(
+            "Threads torch and numpy's BLAS may use on the CPU (dojo addition); null = 1, "
+            "which small networks run fastest on."
+        ),
     )
 
     @post_load

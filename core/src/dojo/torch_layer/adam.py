@@ -6,6 +6,11 @@ by device and dtype, reading ``.grad``): an off-policy trainer steps its optimiz
 environment step, where that machinery costs as much as the kernel. Gradients are passed in,
 so no ``.grad`` needs zeroing, and two instances can step disjoint parameter sets from two
 threads.
+
+:meth:`GradientAdam.step_flat` runs the same update with numpy on parameters kept in one flat
+buffer (:mod:`dojo.torch_layer.flat_parameters`), together with gradient-norm clipping: a
+dozen whole-buffer operations however many parameters there are, for small networks whose
+per-parameter kernel launches cost more than their arithmetic.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
+
+from dojo.torch_layer.flat_parameters import views_like
 
 
 class GradientAdam:
@@ -33,10 +41,17 @@ class GradientAdam:
         self.params = list(params)
         self.betas = betas
         self.eps = eps
-        self.exp_avg = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        # Each moment in one buffer, with a view per parameter (what the fused kernel and
+        # the checkpoints see); :meth:`step_flat` updates the buffers whole.
+        size = sum(p.numel() for p in self.params)
+        first = self.params[0] if self.params else torch.zeros(())
+        self._exp_avg_flat = torch.zeros(size, dtype=first.dtype, device=first.device)
+        self._exp_avg_sq_flat = torch.zeros_like(self._exp_avg_flat)
+        self.exp_avg = views_like(self._exp_avg_flat, self.params)
+        self.exp_avg_sq = views_like(self._exp_avg_sq_flat, self.params)
         # One step counter shared by all parameters (they always step together).
-        self._step = torch.zeros((), device=self.params[0].device if self.params else "cpu")
+        self._step = torch.zeros((), device=first.device)
+        self._scratch: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -64,6 +79,47 @@ class GradientAdam:
             amsgrad=False,
             maximize=False,
         )
+
+    def step_flat(
+        self, params: np.ndarray, grad: np.ndarray, lr: float, max_norm: float | None = None
+    ) -> float:
+        """:meth:`step` for CPU parameters laid out in one flat buffer, in the order this
+        optimizer was given them: ``params`` is that buffer as a numpy array (updated in
+        place), ``grad`` the gradients in the same layout. With ``max_norm`` the gradient is
+        first scaled (in place) so its L2 norm is at most ``max_norm``, as
+        :func:`clip_gradient_norm`. Returns the norm before clipping."""
+        m = self._exp_avg_flat.numpy()
+        v = self._exp_avg_sq_flat.numpy()
+        if params.shape != m.shape or grad.shape != m.shape:
+            raise ValueError(
+                f"step_flat needs buffers of {m.size} values, got {params.size} and {grad.size}"
+            )
+        norm = float(np.sqrt(np.dot(grad, grad)))
+        if max_norm is not None and norm > max_norm:
+            grad *= np.float32(max_norm / (norm + 1e-6))
+        self._step += 1
+        step = float(self._step)
+        beta1, beta2 = self.betas
+        if self._scratch is None:
+            self._scratch = np.empty_like(m)
+        scratch = self._scratch
+        # exp_avg += (1 - beta1) (grad - exp_avg)   (torch: lerp)
+        np.subtract(grad, m, out=scratch)
+        scratch *= np.float32(1.0 - beta1)
+        m += scratch
+        # exp_avg_sq = beta2 exp_avg_sq + (1 - beta2) grad^2
+        v *= np.float32(beta2)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= np.float32(1.0 - beta2)
+        v += scratch
+        # param -= lr / bc1 * exp_avg / (sqrt(exp_avg_sq) / sqrt(bc2) + eps)
+        np.sqrt(v, out=scratch)
+        scratch *= np.float32(1.0 / np.sqrt(1.0 - beta2**step))
+        scratch += np.float32(self.eps)
+        np.divide(m, scratch, out=scratch)
+        scratch *= np.float32(lr / (1.0 - beta1**step))
+        params -= scratch
+        return norm
 
     def state_dict(self) -> dict[str, Any]:
         """Moments and step count (tensors only: loads with ``weights_only``)."""

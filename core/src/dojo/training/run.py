@@ -88,11 +88,16 @@ def resolve_seed(seed: int) -> int:
 def configure_torch(options: RunOptions) -> str:
     """Apply ``torch_settings``; returns the device string."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     threads = options.torch_settings.num_threads
     # Small policies are fastest on one thread: more threads cost more in synchronisation than
     # they gain on 64-unit matrices, and the environment needs the other core.
-    torch.set_num_threads(int(threads) if threads else 1)
+    count = int(threads) if threads else 1
+    torch.set_num_threads(count)
+    # numpy's BLAS too (trainers that run small networks' math in numpy, as PPO's fused loss):
+    # by default OpenBLAS starts a thread per core, whose wake-ups cost more than they share.
+    threadpool_limits(limits=count, user_api="blas")
     device = options.torch_settings.device
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"

@@ -32,6 +32,7 @@ from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.adam import GradientAdam, clip_gradient_norm
 from dojo.torch_layer.checkpoint import load_state, save_state
+from dojo.torch_layer.flat_parameters import flatten_parameters
 from dojo.torch_layer.networks import Actor, Critic
 from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.agent_memories import AgentMemories
@@ -41,6 +42,7 @@ from dojo.training.sequences import SequenceLayout, sequence_starts
 from dojo_ppo.fused_loss import FusedDiscreteLoss
 from dojo_ppo.fused_loss import supports as supports_fused
 from dojo_ppo.gae import gae, padded
+from dojo_ppo.numpy_inference import NumpyInference
 from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
 
@@ -125,16 +127,21 @@ class PPOTrainer(OnPolicyTrainer):
         self.actor.to(self.device)
         self.critic.to(self.device)
         self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
+        #: Hand-derived loss gradients for feed-forward discrete policies (see fused_loss),
+        #: which step Adam on all parameters at once, kept in one flat buffer.
+        self._fused: FusedDiscreteLoss | None = None
+        self._flat_parameters: np.ndarray | None = None
+        #: ... and whose rollout forward passes run in numpy (see numpy_inference).
+        self._inference: NumpyInference | None = None
+        if supports_fused(self.actor, self.critic):
+            assert isinstance(self.critic, Critic)
+            self._flat_parameters = flatten_parameters(self.parameters).numpy()
+            self._fused = FusedDiscreteLoss(self.actor, self.critic, self.parameters)
+            self._inference = NumpyInference(self.actor, self.critic, self.context.seed)
         # Gradients go straight from torch.autograd.grad into the fused Adam kernel: no
         # Optimizer bookkeeping per minibatch (and no torch._dynamo import, about 80 MB).
         # eps 1e-5 as SB3 and CleanRL.
         self.optimizer = GradientAdam(self.parameters, eps=ADAM_EPSILON)
-        #: Hand-derived loss gradients for feed-forward discrete policies (see fused_loss).
-        self._fused = (
-            FusedDiscreteLoss(self.actor, self.critic, self.parameters)
-            if supports_fused(self.actor, self.critic)
-            else None
-        )
         self.learning_rate = float(self.hp.learning_rate)
         self.deterministic = bool(network.deterministic)
         self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
@@ -157,6 +164,16 @@ class PPOTrainer(OnPolicyTrainer):
     # ------------------------------------------------------------------ acting
     def act(self, decision_steps: DecisionSteps) -> ActionOutput:
         n = len(decision_steps)
+        if self._inference is not None:
+            with self.policy_lock:
+                sample = self._inference.act(
+                    decision_steps.obs, decision_steps.action_mask, self.deterministic
+                )
+            return ActionOutput(
+                ActionTuple(np.empty((n, 0), np.float32), sample.discrete),
+                {"log_prob": sample.log_prob},
+                float(sample.entropy.mean()),
+            )
         obs = [self._tensor(o) for o in decision_steps.obs]
         masks = allowed_action_mask(decision_steps.action_mask)
         if masks is not None:
@@ -203,7 +220,11 @@ class PPOTrainer(OnPolicyTrainer):
                 self.actor.update_normalization(tensors)
                 self.critic.update_normalization(tensors)
         fields: dict[str, np.ndarray] = {}
-        if self._value_estimator is None:
+        if self._inference is not None:
+            with self.policy_lock:
+                values_np = self._inference.values(obs)
+                next_values_np = self._inference.values(next_obs)
+        elif self._value_estimator is None:
             with torch.inference_mode():
                 values = self.critic([self._tensor(o) for o in obs])
                 next_values = self.critic([self._tensor(o) for o in next_obs])
@@ -348,22 +369,27 @@ class PPOTrainer(OnPolicyTrainer):
         fused = self._fused
         if fused is not None:
             features = fused.features([data[f"obs/{i}"] for i in range(n_obs)])
+            arrays = {key: tensor.numpy() for key, tensor in data.items()}
         for _ in range(int(hp.num_epoch)):
             for minibatch in self._epoch(size, int(hp.batch_size), sequences):
                 idx = minibatch.rows
                 if fused is not None:
+                    rows = idx if isinstance(idx, slice) else idx.numpy()
                     result = fused.step(
-                        features[0][idx],
-                        features[1][idx],
-                        data["discrete"][idx],
-                        data["masks"][idx] if "masks" in data else None,
-                        data["log_prob"][idx],
-                        data["advantages"][idx],
-                        [data[f"returns/{name}"][idx] for name in names],
+                        features[0][rows],
+                        features[1][rows],
+                        arrays["discrete"][rows],
+                        arrays["masks"][rows] if "masks" in arrays else None,
+                        arrays["log_prob"][rows],
+                        arrays["advantages"][rows],
+                        [arrays[f"returns/{name}"][rows] for name in names],
                         epsilon,
                         beta,
                     )
-                    self._apply(result.grads, lr)
+                    with self.policy_lock:
+                        self.optimizer.step_flat(
+                            self._flat_parameters, result.grad, lr, MAX_GRAD_NORM
+                        )
                     self._update_signals(idx, rollout, n_obs, signal_stats)
                     policy_total += result.policy_loss
                     value_total += result.value_loss
