@@ -9,7 +9,7 @@ import torch
 
 from dojo.envs.base import ActionSpec, BehaviorSpec, ObservationSpec
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
-from dojo_ppo.fused_loss import supports
+from dojo_ppo.fused_loss import encoder_features, supports
 from tests.ppo.test_trainer import make_trainer, ppo_settings
 
 
@@ -67,7 +67,7 @@ def test_fused_gradients_equal_autograd(
         trainer, obs, actions, masks, old_log_prob, advantages, returns, 0.2, beta
     )
     expected = torch.autograd.grad(loss, trainer.parameters, materialize_grads=True)
-    features = trainer._fused.features([obs])
+    features = encoder_features(trainer.actor, trainer.critic, [obs])
     result = trainer._fused.step(
         features[0],
         features[1],

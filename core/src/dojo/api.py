@@ -450,3 +450,9 @@ class Trainer(ABC):
     @property
     def threaded(self) -> bool:
         return bool(self.settings.threaded)
+
+    @property
+    def threaded_lookahead(self) -> int:
+        """With ``threaded: true``: how many collected steps may wait for the update thread
+        while it trains (one batch of trajectories at least, the default 0)."""
+        return 0

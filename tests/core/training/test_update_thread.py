@@ -1,5 +1,5 @@
-"""``threaded: true``: the update thread runs at most one batch behind the environment, and its
-failure stops the run instead of hanging it."""
+"""``threaded: true``: the environment runs at most one batch (or the trainer's lookahead) ahead
+of the update thread, and the thread's failure stops the run instead of hanging it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ class GatedTrainer:
 
     behavior_name = "Walker"
 
-    def __init__(self, fail_at: int | None = None) -> None:
+    def __init__(self, fail_at: int | None = None, lookahead: int = 0) -> None:
+        self.threaded_lookahead = lookahead
         self.gate = threading.Event()
         self.fail_at = fail_at
         self.batches: list[list] = []
@@ -52,6 +53,27 @@ def test_environment_waits_when_it_is_one_batch_ahead_of_the_update() -> None:
         assert not third.is_alive()
         updates.drain()
         assert trainer.batches == [["first"], ["second"], ["third"]]
+    finally:
+        trainer.gate.set()
+        updates.stop()
+
+
+def test_environment_may_run_ahead_by_the_trainers_lookahead() -> None:
+    # An on-policy trainer allows one rollout. Batches here: one trajectory of 5 "steps".
+    trainer = GatedTrainer(lookahead=10)
+    updates = UpdateThread(trainer)
+    try:
+        updates.submit(["first"])  # taken by the update thread, which waits at the gate
+        for name in ("secnd", "third"):
+            updates.submit([name])  # waiting: 5, then 10 steps
+        fourth = submit_in_background(updates, ["forth"])
+        fourth.join(timeout=0.5)
+        assert fourth.is_alive(), "a batch beyond the lookahead must wait"
+        trainer.gate.set()
+        fourth.join(timeout=10)
+        assert not fourth.is_alive()
+        updates.drain()
+        assert trainer.batches == [["first"], ["secnd"], ["third"], ["forth"]]
     finally:
         trainer.gate.set()
         updates.stop()

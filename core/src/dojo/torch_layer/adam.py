@@ -30,6 +30,8 @@ class GradientAdam:
     Args:
         params: the parameters, updated in place.
         betas, eps: as ``torch.optim.Adam``.
+        shared: keep the moments and the step count in shared memory (CPU), so a child process
+            can be handed this optimizer and step it.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class GradientAdam:
         params: Sequence[torch.Tensor],
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        shared: bool = False,
     ) -> None:
         self.params = list(params)
         self.betas = betas
@@ -47,10 +50,15 @@ class GradientAdam:
         first = self.params[0] if self.params else torch.zeros(())
         self._exp_avg_flat = torch.zeros(size, dtype=first.dtype, device=first.device)
         self._exp_avg_sq_flat = torch.zeros_like(self._exp_avg_flat)
+        if shared:
+            self._exp_avg_flat.share_memory_()
+            self._exp_avg_sq_flat.share_memory_()
         self.exp_avg = views_like(self._exp_avg_flat, self.params)
         self.exp_avg_sq = views_like(self._exp_avg_sq_flat, self.params)
         # One step counter shared by all parameters (they always step together).
         self._step = torch.zeros((), device=first.device)
+        if shared:
+            self._step.share_memory_()
         self._scratch: np.ndarray | None = None
 
     @property

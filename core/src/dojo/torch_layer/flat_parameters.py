@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import torch
 
 
-def flatten_parameters(params: Sequence[torch.Tensor]) -> torch.Tensor:
+def flatten_parameters(params: Sequence[torch.Tensor], shared: bool = False) -> torch.Tensor:
     """Move ``params`` (same device and dtype, each listed once) into one new contiguous buffer,
-    in order, and return it; every parameter's data becomes a view of it."""
+    in order, and return it; every parameter's data becomes a view of it. ``shared`` puts the
+    buffer in shared memory (CPU), so a child process can be handed the parameters."""
     if not params:
         raise ValueError("flatten_parameters needs at least one parameter")
     if len({id(p) for p in params}) != len(params):
@@ -27,6 +28,8 @@ def flatten_parameters(params: Sequence[torch.Tensor]) -> torch.Tensor:
     if any(p.device != first.device or p.dtype != first.dtype for p in params):
         raise ValueError("flatten_parameters needs parameters of one device and dtype")
     flat = torch.empty(sum(p.numel() for p in params), dtype=first.dtype, device=first.device)
+    if shared:
+        flat.share_memory_()
     with torch.no_grad():
         for p, view in zip(params, views_like(flat, params), strict=True):
             view.copy_(p)

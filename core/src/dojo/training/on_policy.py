@@ -62,6 +62,11 @@ class OnPolicyTrainer(Trainer):
     def buffer_size(self) -> int:
         return int(self.settings.hyperparameters.buffer_size)
 
+    @property
+    def threaded_lookahead(self) -> int:
+        # One rollout: the next one is collected while the last one trains.
+        return self.buffer_size
+
     def signal_rewards(self, trajectory: Trajectory) -> dict[str, np.ndarray]:
         """Each reward signal's rewards for ``trajectory``, scaled by its strength.
 

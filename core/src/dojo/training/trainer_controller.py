@@ -44,15 +44,21 @@ class UpdateThread:
     """Runs a trainer's ``process_trajectories`` + ``advance`` off the main thread.
 
     Used when ``threaded: true``: the environment keeps stepping with the current policy while
-    the trainer updates. Trajectories are handed over through a queue that holds one batch: the
-    environment may run one batch ahead of the update, then waits for it. Without that bound
-    the environment loop, which needs the GIL for every step, would keep slowing the update
-    down while it collects data with an ever older policy.
+    the trainer updates. Besides the batch being trained on, batches of up to the trainer's
+    :attr:`~dojo.api.Trainer.threaded_lookahead` steps (at least one batch) may wait for the
+    update thread; then the environment waits for it: without a bound the environment loop,
+    which needs the GIL for every step, would keep slowing the update down while it collects
+    data with an ever older policy.
+    An on-policy trainer allows one rollout (``buffer_size``), so the next rollout is collected
+    while the last one trains.
     """
 
     def __init__(self, trainer: Trainer) -> None:
         self.trainer = trainer
-        self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue(maxsize=1)
+        self.lookahead = max(0, int(trainer.threaded_lookahead))
+        self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue()
+        self._waiting = 0  # steps submitted and not yet taken by the update thread
+        self._room = threading.Condition()
         self.error: BaseException | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"dojo-update-{trainer.behavior_name}", daemon=True
@@ -62,6 +68,10 @@ class UpdateThread:
     def _run(self) -> None:
         while True:
             batch = self.queue.get()
+            if batch is not None:
+                with self._room:
+                    self._waiting -= _steps(batch)
+                    self._room.notify_all()
             try:
                 if batch is None:
                     return
@@ -75,15 +85,26 @@ class UpdateThread:
                 self.queue.task_done()
 
     def submit(self, trajectories: list[Trajectory]) -> None:
-        if self.error is not None:
-            raise DojoError(
-                f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}"
-            ) from self.error
+        self._raise_error()
+        steps = _steps(trajectories)
+        with self._room:
+            # One batch may always wait; more only while they fit in the lookahead.
+            self._room.wait_for(
+                lambda: (
+                    self._waiting == 0
+                    or self._waiting + steps <= self.lookahead
+                    or self.error is not None
+                )
+            )
+            self._waiting += steps
         self.queue.put(trajectories)
 
     def drain(self) -> None:
         """Wait until every submitted batch was processed."""
         self.queue.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
         if self.error is not None:
             raise DojoError(
                 f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}"
@@ -92,6 +113,10 @@ class UpdateThread:
     def stop(self) -> None:
         self.queue.put(None)
         self.thread.join(timeout=60)
+
+
+def _steps(trajectories: list[Trajectory]) -> int:
+    return sum(len(t) for t in trajectories)
 
 
 class TrainerController:

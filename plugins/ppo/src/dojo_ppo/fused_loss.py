@@ -28,13 +28,15 @@ Derivatives used (per sample, ``N`` samples, branch log-probabilities ``logp = l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from dojo.torch_layer.action_model import MASKED_LOGIT
+from dojo.torch_layer.adam import GradientAdam
 from dojo.torch_layer.flat_parameters import views_like
 from dojo.torch_layer.networks import Actor, Critic
 
@@ -109,39 +111,66 @@ def _backward_tanh_layers(
             g = g @ layer.weight
 
 
+class FusedLayers(NamedTuple):
+    """The layers :class:`FusedDiscreteLoss` reads (picklable: a child process receives them
+    with their parameters in shared memory) and the parameter order of its gradient buffer."""
+
+    body: list[torch.nn.Linear]
+    logits: torch.nn.Linear
+    branches: int
+    branch_size: int
+    critic_body: list[torch.nn.Linear]
+    heads: list[torch.nn.Linear]
+    parameters: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, actor: Actor, critic: Critic, parameters: Sequence[torch.Tensor]) -> FusedLayers:
+        logits = actor.action_model.logits_layer
+        assert logits is not None
+        return cls(
+            list(actor.body.layers),
+            logits,
+            len(actor.action_model.branches),
+            actor.action_model.max_branch,
+            list(critic.body.layers),
+            list(critic.value_heads.heads.values()),
+            list(parameters),
+        )
+
+
+@torch.no_grad()
+def encoder_features(
+    actor: Actor, critic: Critic, obs: list[torch.Tensor]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The actor's and the critic's encoder outputs, the inputs of :meth:`FusedDiscreteLoss.step`
+    (computed once per update)."""
+    return (
+        np.ascontiguousarray(actor.encoder(obs).numpy()),
+        np.ascontiguousarray(critic.encoder(obs).numpy()),
+    )
+
+
 class FusedDiscreteLoss:
     """PPO's loss and gradients for a qualifying actor and critic (see :func:`supports`).
 
     Args:
-        actor, critic: the networks; their parameters are read through numpy views, so they
-            must keep their storage (updates in place, as Adam and ``load_state_dict`` do).
-        parameters: the layout of the flat gradient buffer :meth:`step` returns.
+        layers: the networks' layers (:meth:`FusedLayers.of`); their parameters are read
+            through numpy views, so they must keep their storage (updates in place, as Adam
+            and ``load_state_dict`` do).
     """
 
-    def __init__(self, actor: Actor, critic: Critic, parameters: Sequence[torch.Tensor]) -> None:
-        self.actor = actor
-        self.critic = critic
-        self.parameters = list(parameters)
-        self.branches = len(actor.action_model.branches)
-        self.branch_size = actor.action_model.max_branch
+    def __init__(self, layers: FusedLayers) -> None:
+        self.parameters = layers.parameters
+        self.branches = layers.branches
+        self.branch_size = layers.branch_size
         self.grad = np.zeros(sum(p.numel() for p in self.parameters), np.float32)
         grad_views = views_like(torch.from_numpy(self.grad), self.parameters)
         grad_of = {id(p): g.numpy() for p, g in zip(self.parameters, grad_views, strict=True)}
-        self._body = [_Dense(layer, grad_of) for layer in actor.body.layers]
-        logits_layer = actor.action_model.logits_layer
-        assert logits_layer is not None
-        self._logits = _Dense(logits_layer, grad_of)
-        self._critic_body = [_Dense(layer, grad_of) for layer in critic.body.layers]
+        self._body = [_Dense(layer, grad_of) for layer in layers.body]
+        self._logits = _Dense(layers.logits, grad_of)
+        self._critic_body = [_Dense(layer, grad_of) for layer in layers.critic_body]
         # (Parameters the loss never reaches keep the buffer's initial zeros.)
-        self._heads = [_Dense(head, grad_of) for head in critic.value_heads.heads.values()]
-
-    @torch.no_grad()
-    def features(self, obs: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
-        """The actor's and the critic's encoder outputs (once per update)."""
-        return (
-            np.ascontiguousarray(self.actor.encoder(obs).numpy()),
-            np.ascontiguousarray(self.critic.encoder(obs).numpy()),
-        )
+        self._heads = [_Dense(head, grad_of) for head in layers.heads]
 
     def step(
         self,
@@ -210,3 +239,73 @@ class FusedDiscreteLoss:
             d_features += np.multiply.outer(error, head.weight[0])
         _backward_tanh_layers(d_features, self._critic_body, critic_hidden)
         return FusedResult(self.grad, policy_loss, value_loss / len(self._heads))
+
+
+class Epochs(NamedTuple):
+    """One update's input: ``num_epoch`` passes over the rollout in shuffled minibatches of
+    ``batch_size`` (one minibatch of everything when the rollout is not larger). Fields as
+    :meth:`FusedDiscreteLoss.step` takes them; ``seed`` seeds the shuffles."""
+
+    actor_x: np.ndarray
+    critic_x: np.ndarray
+    actions: np.ndarray
+    masks: np.ndarray | None
+    old_log_prob: np.ndarray
+    advantages: np.ndarray
+    returns: list[np.ndarray]
+    num_epoch: int
+    batch_size: int
+    learning_rate: float
+    epsilon: float
+    beta: float
+    max_grad_norm: float
+    seed: int
+
+
+def run_epochs(
+    loss: FusedDiscreteLoss,
+    optimizer: GradientAdam,
+    flat_parameters: np.ndarray,
+    lock: AbstractContextManager[Any],
+    job: Epochs,
+    on_minibatch: Callable[[np.ndarray | slice], None] | None = None,
+) -> tuple[float, float]:
+    """Run ``job``'s gradient steps (clipped joint gradient norm, Adam on the flat parameters,
+    each step under ``lock``); ``on_minibatch`` gets every minibatch's rows after its step.
+    Returns the mean policy and value losses."""
+    rng = np.random.default_rng(job.seed)
+    size = len(job.advantages)
+    policy_total = value_total = 0.0
+    updates = 0
+    for _ in range(job.num_epoch):
+        if job.batch_size >= size:
+            # The mean gradient of everything does not depend on the order: no gathering.
+            minibatches: list[np.ndarray | slice] = [slice(None)]
+        else:
+            order = rng.permutation(size)
+            count = size // job.batch_size
+            minibatches = [
+                order[b * job.batch_size : (b + 1) * job.batch_size] for b in range(count)
+            ]
+        for rows in minibatches:
+            result = loss.step(
+                job.actor_x[rows],
+                job.critic_x[rows],
+                job.actions[rows],
+                None if job.masks is None else job.masks[rows],
+                job.old_log_prob[rows],
+                job.advantages[rows],
+                [r[rows] for r in job.returns],
+                job.epsilon,
+                job.beta,
+            )
+            with lock:
+                optimizer.step_flat(
+                    flat_parameters, result.grad, job.learning_rate, job.max_grad_norm
+                )
+            if on_minibatch is not None:
+                on_minibatch(rows)
+            policy_total += result.policy_loss
+            value_total += result.value_loss
+            updates += 1
+    return policy_total / updates, value_total / updates

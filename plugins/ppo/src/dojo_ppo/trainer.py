@@ -39,12 +39,19 @@ from dojo.training.agent_memories import AgentMemories
 from dojo.training.on_policy import OnPolicyTrainer
 from dojo.training.schedules import decayed_value
 from dojo.training.sequences import SequenceLayout, sequence_starts
-from dojo_ppo.fused_loss import FusedDiscreteLoss
+from dojo_ppo.fused_loss import (
+    Epochs,
+    FusedDiscreteLoss,
+    FusedLayers,
+    encoder_features,
+    run_epochs,
+)
 from dojo_ppo.fused_loss import supports as supports_fused
 from dojo_ppo.gae import gae, padded
 from dojo_ppo.numpy_inference import NumpyInference
 from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
+from dojo_ppo.update_process import UpdateProcess, shared_lock
 
 # Final values of the linear schedules (ML-Agents' constants).
 MIN_LEARNING_RATE = 1e-10
@@ -133,18 +140,31 @@ class PPOTrainer(OnPolicyTrainer):
         self._flat_parameters: np.ndarray | None = None
         #: ... and whose rollout forward passes run in numpy (see numpy_inference).
         self._inference: NumpyInference | None = None
-        if supports_fused(self.actor, self.critic):
+        #: With threaded: true, the fused update's steps run in a child process.
+        self._update_process: UpdateProcess | None = None
+        self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
+        fused = supports_fused(self.actor, self.critic)
+        # Reward signals that learn step with every minibatch, in this process.
+        in_child = fused and self.threaded and not self._learning_signals
+        # Gradients go straight into the fused Adam kernel (or its numpy twin): no Optimizer
+        # bookkeeping per minibatch (and no torch._dynamo import, about 80 MB). eps 1e-5 as
+        # SB3 and CleanRL.
+        if fused:
             assert isinstance(self.critic, Critic)
-            self._flat_parameters = flatten_parameters(self.parameters).numpy()
-            self._fused = FusedDiscreteLoss(self.actor, self.critic, self.parameters)
+            flat = flatten_parameters(self.parameters, shared=in_child)
+            self._flat_parameters = flat.numpy()
+            layers = FusedLayers.of(self.actor, self.critic, self.parameters)
+            self._fused = FusedDiscreteLoss(layers)
             self._inference = NumpyInference(self.actor, self.critic, self.context.seed)
-        # Gradients go straight from torch.autograd.grad into the fused Adam kernel: no
-        # Optimizer bookkeeping per minibatch (and no torch._dynamo import, about 80 MB).
-        # eps 1e-5 as SB3 and CleanRL.
-        self.optimizer = GradientAdam(self.parameters, eps=ADAM_EPSILON)
+        self.optimizer = GradientAdam(self.parameters, eps=ADAM_EPSILON, shared=in_child)
+        if in_child:
+            self.policy_lock = shared_lock()
+            self._update_process = UpdateProcess(
+                layers, self.optimizer, flat, self.policy_lock, self.behavior_name
+            )
+        self._shuffles = np.random.default_rng(self.context.seed)
         self.learning_rate = float(self.hp.learning_rate)
         self.deterministic = bool(network.deterministic)
-        self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
         self._mask_width = sum(spec.action_spec.discrete_branches)
         self.memory_size = self.actor.memory_size
         self.sequence_length = 1
@@ -363,38 +383,46 @@ class PPOTrainer(OnPolicyTrainer):
         signal_stats: dict[str, list[float]] = defaultdict(list)
         n_obs = len(self.behavior_spec.observation_specs)
         names = list(self.reward_signals)
+        if self._fused is not None:
+            assert isinstance(self.critic, Critic) and self._flat_parameters is not None
+            actor_x, critic_x = encoder_features(
+                self.actor, self.critic, [data[f"obs/{i}"] for i in range(n_obs)]
+            )
+            job = Epochs(
+                actor_x,
+                critic_x,
+                data["discrete"].numpy(),
+                data["masks"].numpy() if "masks" in data else None,
+                data["log_prob"].numpy(),
+                data["advantages"].numpy(),
+                [data[f"returns/{name}"].numpy() for name in names],
+                int(hp.num_epoch),
+                int(hp.batch_size),
+                lr,
+                epsilon,
+                beta,
+                MAX_GRAD_NORM,
+                int(self._shuffles.integers(2**63)),
+            )
+            if self._update_process is not None and self._update_process.ready():
+                policy_loss, value_loss = self._update_process.run(job)
+            else:
+                policy_loss, value_loss = run_epochs(
+                    self._fused,
+                    self.optimizer,
+                    self._flat_parameters,
+                    self.policy_lock,
+                    job,
+                    lambda rows: self._update_signals(rows, rollout, n_obs, signal_stats),
+                )
+            self._report_update(policy_loss, value_loss, signal_stats, lr, epsilon, beta)
+            return
         policy_total = torch.zeros(())
         value_total = torch.zeros(())
         updates = 0
-        fused = self._fused
-        if fused is not None:
-            features = fused.features([data[f"obs/{i}"] for i in range(n_obs)])
-            arrays = {key: tensor.numpy() for key, tensor in data.items()}
         for _ in range(int(hp.num_epoch)):
             for minibatch in self._epoch(size, int(hp.batch_size), sequences):
                 idx = minibatch.rows
-                if fused is not None:
-                    rows = idx if isinstance(idx, slice) else idx.numpy()
-                    result = fused.step(
-                        features[0][rows],
-                        features[1][rows],
-                        arrays["discrete"][rows],
-                        arrays["masks"][rows] if "masks" in arrays else None,
-                        arrays["log_prob"][rows],
-                        arrays["advantages"][rows],
-                        [arrays[f"returns/{name}"][rows] for name in names],
-                        epsilon,
-                        beta,
-                    )
-                    with self.policy_lock:
-                        self.optimizer.step_flat(
-                            self._flat_parameters, result.grad, lr, MAX_GRAD_NORM
-                        )
-                    self._update_signals(idx, rollout, n_obs, signal_stats)
-                    policy_total += result.policy_loss
-                    value_total += result.value_loss
-                    updates += 1
-                    continue
                 obs = [data[f"obs/{i}"][idx] for i in range(n_obs)]
                 masks = data["masks"][idx] if "masks" in data else None
                 continuous = data["continuous"][idx] if "continuous" in data else None
@@ -435,9 +463,27 @@ class PPOTrainer(OnPolicyTrainer):
                 policy_total += policy_loss.detach()
                 value_total += value_loss.detach()
                 updates += 1
+        self._report_update(
+            float(policy_total) / updates,
+            float(value_total) / updates,
+            signal_stats,
+            lr,
+            epsilon,
+            beta,
+        )
+
+    def _report_update(
+        self,
+        policy_loss: float,
+        value_loss: float,
+        signal_stats: dict[str, list[float]],
+        lr: float,
+        epsilon: float,
+        beta: float,
+    ) -> None:
         stats = self.context.stats
-        stats.add_stat("Losses/Policy Loss", float(policy_total) / updates)
-        stats.add_stat("Losses/Value Loss", float(value_total) / updates)
+        stats.add_stat("Losses/Policy Loss", policy_loss)
+        stats.add_stat("Losses/Value Loss", value_loss)
         for tag, values in signal_stats.items():
             stats.add_stat(tag, float(np.mean(values)))
         stats.add_stat("Policy/Learning Rate", lr)
@@ -461,10 +507,15 @@ class PPOTrainer(OnPolicyTrainer):
     ) -> None:
         """One step of every learning reward signal on this minibatch."""
         for signal in self._learning_signals:
-            rows = idx if isinstance(idx, slice) else idx.cpu().numpy()
+            rows = idx if isinstance(idx, (slice, np.ndarray)) else idx.cpu().numpy()
             batch = _signal_batch(rollout, rows, n_obs)
             for tag, value in signal.update(batch).items():
                 signal_stats[tag].append(value)
+
+    def close(self) -> None:
+        if self._update_process is not None:
+            self._update_process.close()
+        super().close()
 
     # ------------------------------------------------------------------ artifacts
     def save_checkpoint(self, path: Path) -> None:
