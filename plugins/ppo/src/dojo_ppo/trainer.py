@@ -145,7 +145,7 @@ class PPOTrainer(OnPolicyTrainer):
         self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
         fused = supports_fused(self.actor, self.critic)
         # Reward signals that learn step with every minibatch, in this process.
-        in_child = fused and self.threaded and not self._learning_signals
+        in_child = fused and self.threaded and self.context.training and not self._learning_signals
         # Gradients go straight into the fused Adam kernel (or its numpy twin): no Optimizer
         # bookkeeping per minibatch (and no torch._dynamo import, about 80 MB). eps 1e-5 as
         # SB3 and CleanRL.
