@@ -237,7 +237,9 @@ def test_onnx_export_of_the_squashed_policy_matches_torch(tmp_path: Path) -> Non
     np.testing.assert_array_equal(
         result["deterministic_discrete_actions"], expected.discrete.numpy()
     )
-    assert np.abs(result["continuous_actions"]).max() <= 1.0
+    # Squashed into [-1, 1], up to float32 rounding: onnxruntime's Tanh can return 1 + 1 ulp
+    # (its noise is unseeded, so a draw far in the tail now and then shows it).
+    assert np.abs(result["continuous_actions"]).max() <= 1.0 + 1e-6
     assert (result["discrete_actions"][:4, 0] != 0).all()
 
 
