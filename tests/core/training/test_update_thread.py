@@ -38,42 +38,34 @@ def submit_in_background(updates: UpdateThread, batch: list) -> threading.Thread
     return thread
 
 
-def test_environment_waits_when_it_is_one_batch_ahead_of_the_update() -> None:
-    trainer = GatedTrainer()
+@pytest.mark.parametrize(
+    ("lookahead", "queued"),
+    [
+        # Off-policy default: one batch may wait beside the one in training.
+        (0, ["second"]),
+        # An on-policy trainer allows one rollout. Batches here: one trajectory of 5 "steps".
+        (10, ["secnd", "third"]),
+    ],
+    ids=["one-batch", "lookahead"],
+)
+def test_environment_waits_when_it_is_ahead_of_the_update_by_its_lookahead(
+    lookahead: int, queued: list[str]
+) -> None:
+    trainer = GatedTrainer(lookahead=lookahead)
     updates = UpdateThread(trainer)
     try:
         updates.submit(["first"])  # taken by the update thread, which waits at the gate
-        updates.submit(["second"])  # waits in the queue
-        third = submit_in_background(updates, ["third"])
-        third.join(timeout=0.5)
-        assert third.is_alive(), "a third batch must wait until the update catches up"
+        for name in queued:
+            updates.submit([name])  # waits in the queue
+        last = submit_in_background(updates, ["last"])
+        last.join(timeout=0.5)
+        assert last.is_alive(), "a batch beyond the lookahead must wait until the update catches up"
 
         trainer.gate.set()
-        third.join(timeout=10)
-        assert not third.is_alive()
+        last.join(timeout=10)
+        assert not last.is_alive()
         updates.drain()
-        assert trainer.batches == [["first"], ["second"], ["third"]]
-    finally:
-        trainer.gate.set()
-        updates.stop()
-
-
-def test_environment_may_run_ahead_by_the_trainers_lookahead() -> None:
-    # An on-policy trainer allows one rollout. Batches here: one trajectory of 5 "steps".
-    trainer = GatedTrainer(lookahead=10)
-    updates = UpdateThread(trainer)
-    try:
-        updates.submit(["first"])  # taken by the update thread, which waits at the gate
-        for name in ("secnd", "third"):
-            updates.submit([name])  # waiting: 5, then 10 steps
-        fourth = submit_in_background(updates, ["forth"])
-        fourth.join(timeout=0.5)
-        assert fourth.is_alive(), "a batch beyond the lookahead must wait"
-        trainer.gate.set()
-        fourth.join(timeout=10)
-        assert not fourth.is_alive()
-        updates.drain()
-        assert trainer.batches == [["first"], ["secnd"], ["third"], ["forth"]]
+        assert trainer.batches == [["first"], *[[name] for name in queued], ["last"]]
     finally:
         trainer.gate.set()
         updates.stop()

@@ -69,18 +69,26 @@ def supports(actor: Actor, critic: object) -> bool:
     )
 
 
-class _Dense:
-    """Numpy views of a linear layer's weight ``[out, in]`` and bias, and of their gradients'
-    places in the flat gradient buffer."""
+class DenseViews:
+    """Numpy views of a linear layer's weight ``[out, in]`` and bias (current as long as the
+    parameters are updated in place)."""
 
-    def __init__(self, layer: torch.nn.Linear, grad_of: dict[int, np.ndarray]) -> None:
+    def __init__(self, layer: torch.nn.Linear) -> None:
         self.weight = layer.weight.detach().numpy()
         self.bias = layer.bias.detach().numpy()
+
+
+class _Dense(DenseViews):
+    """:class:`DenseViews` plus views of the weight's and bias's places in the flat gradient
+    buffer."""
+
+    def __init__(self, layer: torch.nn.Linear, grad_of: dict[int, np.ndarray]) -> None:
+        super().__init__(layer)
         self.d_weight = grad_of[id(layer.weight)]
         self.d_bias = grad_of[id(layer.bias)]
 
 
-def _tanh_layers(x: np.ndarray, layers: Sequence[_Dense]) -> list[np.ndarray]:
+def tanh_layers(x: np.ndarray, layers: Sequence[DenseViews]) -> list[np.ndarray]:
     """The input and every layer's output of a tanh body."""
     outputs = [x]
     for layer in layers:
@@ -191,7 +199,7 @@ class FusedDiscreteLoss:
         call."""
         n = actor_x.shape[0]
         # Policy.
-        hidden = _tanh_layers(actor_x, self._body)
+        hidden = tanh_layers(actor_x, self._body)
         logits = hidden[-1] @ self._logits.weight.T
         logits += self._logits.bias
         if masks is not None:
@@ -224,7 +232,7 @@ class FusedDiscreteLoss:
         _backward_tanh_layers(d_logits @ self._logits.weight, self._body, hidden)
 
         # Values: 0.5 x the mean over heads of the mean squared error.
-        critic_hidden = _tanh_layers(critic_x, self._critic_body)
+        critic_hidden = tanh_layers(critic_x, self._critic_body)
         features = critic_hidden[-1]
         scale = 1.0 / (len(self._heads) * n)
         d_features = np.zeros_like(features)

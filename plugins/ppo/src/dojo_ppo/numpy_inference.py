@@ -23,6 +23,7 @@ import torch
 from dojo.torch_layer.action_model import MASKED_LOGIT
 from dojo.torch_layer.encoders import ObservationEncoder
 from dojo.torch_layer.networks import Actor, Critic
+from dojo_ppo.fused_loss import DenseViews, tanh_layers
 
 # u in the Gumbel noise -log(-log u) is kept away from 0 (as sample_discrete does).
 _SMALLEST_UNIFORM = np.finfo(np.float32).tiny
@@ -34,19 +35,6 @@ class DiscreteSample(NamedTuple):
     discrete: np.ndarray
     log_prob: np.ndarray
     entropy: np.ndarray
-
-
-def _linear(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
-    """Numpy views of a layer's weight, transposed to ``[in, out]``, and bias."""
-    return layer.weight.detach().numpy().T, layer.bias.detach().numpy()
-
-
-def _tanh_body(x: np.ndarray, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    for weight_t, bias in layers:
-        x = x @ weight_t
-        x += bias
-        np.tanh(x, out=x)
-    return x
 
 
 class NumpyInference:
@@ -62,13 +50,13 @@ class NumpyInference:
         self.actor = actor
         self.critic = critic
         self._rng = np.random.default_rng(seed)
-        self._body = [_linear(layer) for layer in actor.body.layers]
+        self._body = [DenseViews(layer) for layer in actor.body.layers]
         assert actor.action_model.logits_layer is not None
-        self._logits = _linear(actor.action_model.logits_layer)
+        self._logits = DenseViews(actor.action_model.logits_layer)
         self._branches = len(actor.action_model.branches)
         self._branch_size = actor.action_model.max_branch
-        self._critic_body = [_linear(layer) for layer in critic.body.layers]
-        self._heads = {name: _linear(head) for name, head in critic.value_heads.heads.items()}
+        self._critic_body = [DenseViews(layer) for layer in critic.body.layers]
+        self._heads = {name: DenseViews(head) for name, head in critic.value_heads.heads.items()}
 
     @staticmethod
     def _encode(encoder: ObservationEncoder, obs: Sequence[np.ndarray]) -> np.ndarray:
@@ -83,10 +71,9 @@ class NumpyInference:
         """Sample (or, if ``deterministic``, take the most likely) actions for observations
         ``[n, size_i]`` float32 and masks ``[n, sum(branches)]`` (True = not allowed, as
         :class:`~dojo.envs.base.DecisionSteps` carries them) or ``None``."""
-        hidden = _tanh_body(self._encode(self.actor.encoder, obs), self._body)
-        weight_t, bias = self._logits
-        logits = hidden @ weight_t
-        logits += bias
+        hidden = tanh_layers(self._encode(self.actor.encoder, obs), self._body)[-1]
+        logits = hidden @ self._logits.weight.T
+        logits += self._logits.bias
         if masks is not None:
             logits[masks] = MASKED_LOGIT
         n = len(logits)
@@ -107,5 +94,5 @@ class NumpyInference:
 
     def values(self, obs: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """Reward signal name -> value estimate ``[n]`` of observations ``[n, size_i]``."""
-        features = _tanh_body(self._encode(self.critic.encoder, obs), self._critic_body)
-        return {name: features @ w[:, 0] + b[0] for name, (w, b) in self._heads.items()}
+        features = tanh_layers(self._encode(self.critic.encoder, obs), self._critic_body)[-1]
+        return {name: features @ h.weight[0] + h.bias[0] for name, h in self._heads.items()}

@@ -413,7 +413,10 @@ class PPOTrainer(OnPolicyTrainer):
                     self._flat_parameters,
                     self.policy_lock,
                     job,
-                    lambda rows: self._update_signals(rows, rollout, n_obs, signal_stats),
+                    # Learning reward signals step with every minibatch.
+                    (lambda rows: self._update_signals(rows, rollout, n_obs, signal_stats))
+                    if self._learning_signals
+                    else None,
                 )
             self._report_update(policy_loss, value_loss, signal_stats, lr, epsilon, beta)
             return
