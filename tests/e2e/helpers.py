@@ -6,6 +6,7 @@ The commands are the console scripts installed next to the interpreter running t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -119,6 +120,7 @@ class LearnProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             env=_env(),
+            start_new_session=True,  # its own process group, as a command run at a terminal
         )
         self._stdout: list[str] = []
         self._stderr: list[str] = []
@@ -158,8 +160,9 @@ class LearnProcess:
         self.process.send_signal(signum)
 
     def interrupt(self) -> None:
-        """What Ctrl+C at a terminal does."""
-        self.send_signal(signal.SIGINT)
+        """What Ctrl+C at a terminal does: SIGINT to every process of the command's group
+        (its environment workers and update processes too)."""
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def wait(self, timeout: float = TIMEOUT) -> Completed:
         """Wait for the exit and return everything printed."""
@@ -173,8 +176,10 @@ class LearnProcess:
         return self._result()
 
     def kill(self) -> None:
+        """SIGKILL to the command and whatever it started (a no-op once all have ended)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
-            self.process.kill()
             self.process.wait(timeout=30)
 
     def _result(self) -> Completed:

@@ -69,6 +69,37 @@ def test_ctrl_c_saves_and_exits_0(interrupted: tuple[Path, Completed]) -> None:
     assert max(completed.steps()) <= step
 
 
+def test_ctrl_c_with_environment_workers_saves_and_leaves_no_process(tmp_path: Path) -> None:
+    config = cartpole_config(max_steps=1_000_000)
+    config["env_settings"]["vectorization_mode"] = "async"
+    write_config(tmp_path / "long.yaml", config)
+    process = LearnProcess(RUN_ARGS, tmp_path)
+    try:
+        process.wait_for_step_line()
+        process.interrupt()  # the whole process group, workers included, as a terminal does
+        completed = process.wait()
+        _assert_saved(tmp_path, completed)
+        assert "worker" not in completed.stderr, completed.describe()
+        # Every worker has ended with the command: nothing of its group runs any more.
+        assert _running_in_group(process.process.pid) == []
+    finally:
+        process.kill()
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that are not zombies (Linux ``/proc``)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            running.append(int(stat.parent.name))
+    return running
+
+
 def test_sigterm_saves_and_exits_0(tmp_path: Path) -> None:
     completed = _interrupted_run(tmp_path, signal.SIGTERM)
     _assert_saved(tmp_path, completed)

@@ -11,6 +11,7 @@ import torch
 from .conftest import FinishedRun, copy_run
 from .helpers import (
     CARTPOLE,
+    Completed,
     LearnProcess,
     cartpole_config,
     event_files,
@@ -188,3 +189,25 @@ def test_threaded_trainer_trains_and_writes_the_same_artifacts(
     assert loss_steps[-2:] == [2500, 3000]
     state = torch.load(run_dir / CARTPOLE / "checkpoint.pt", weights_only=True)
     assert int(state["global_step"]) >= 3000, "every collected step was trained on before saving"
+
+
+def test_environment_worker_processes_train_exactly_like_in_process_copies(
+    cartpole_run: FinishedRun, tmp_path: Path
+) -> None:
+    config = cartpole_config()
+    config["env_settings"]["vectorization_mode"] = "async"
+    path = write_config(tmp_path / "workers.yaml", config)
+
+    completed = learn(
+        [path.name, "--run-id=cartpole", "--seed=0", "--results-dir=results"], tmp_path
+    )
+
+    assert completed.returncode == 0, completed.describe()
+
+    # The same seeded copies, stepped in worker processes: the same episodes, so the same
+    # console lines (step, mean and std of the reward) as the in-process run.
+    def curve(run: Completed) -> list[tuple[str | None, ...]]:
+        return [(m["step"], m["mean"], m["std"]) for m in run.step_lines()]
+
+    assert curve(completed) == curve(cartpole_run.completed)
+    assert (tmp_path / "results" / "cartpole" / "CartPole.onnx").is_file()

@@ -54,6 +54,11 @@ MISTAKES = {
         (),
         ("behaviors.CartPole.hyperparameters.batch_size", "≥ 1", "got 0"),
     ),
+    "unknown vectorization mode": Mistake(
+        {**cartpole_config(), "env_settings": {"vectorization_mode": "subprocess"}},
+        (),
+        ("env_settings.vectorization_mode", "'subprocess'", "sync, async"),
+    ),
     "malformed yaml": Mistake(MALFORMED_YAML, (), ("config.yaml", "line 4")),
     "missing config file": Mistake(None, (), ("config.yaml", "not found")),
     "unknown gymnasium id": Mistake(

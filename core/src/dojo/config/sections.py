@@ -18,10 +18,14 @@ from dojo.config.fields import (
     Check,
     Integer,
     Number,
+    OneOf,
     StrictSchema,
     Text,
     TextList,
 )
+
+#: ``env_settings.vectorization_mode``: Gymnasium's names (``gymnasium.make_vec``).
+VECTORIZATION_MODES = ("sync", "async")
 
 
 class EnvSettingsSchema(StrictSchema):
@@ -75,6 +79,15 @@ class EnvSettingsSchema(StrictSchema):
         load_default=60,
         validate=AtLeast(1),
         description="Window, in seconds, of the restart rate limit.",
+    )
+    vectorization_mode = Text(
+        load_default="sync",
+        validate=OneOf(VECTORIZATION_MODES),
+        description=(
+            "Gymnasium environments (dojo addition): sync steps every copy in the trainer's "
+            "process (cheap environments); async steps each copy in a process of its own "
+            "(environments whose step is expensive). Unity players are always processes."
+        ),
     )
 
     @post_load

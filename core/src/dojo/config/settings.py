@@ -71,6 +71,7 @@ class EnvSettings:
     max_lifetime_restarts: int = 10
     restarts_rate_limit_n: int = 1
     restarts_rate_limit_period_s: int = 60
+    vectorization_mode: str = "sync"
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from dojo.errors import DojoError, EnvError
 __all__ = [
     "GymnasiumEnvironment",
     "behavior_name_for",
+    "make_copy",
     "make_gymnasium_environment",
     "parse_env_args",
 ]
@@ -78,7 +79,10 @@ def make_gymnasium_environment(
         seed: copy ``i`` is seeded with ``seed + i`` on its first reset; negative = unseeded.
         settings: ``settings.env_args`` may hold ``key=value`` strings passed as keyword
             arguments to ``gymnasium.make`` (see :func:`parse_env_args`), for example
-            ``max_episode_steps=200`` or ``continuous=true``.
+            ``max_episode_steps=200`` or ``continuous=true``; ``settings.vectorization_mode``
+            ``async`` steps each copy in a worker process
+            (:mod:`dojo.envs.gymnasium_async`), waiting up to ``settings.timeout_wait``
+            seconds for an answer.
 
     Raises:
         EnvError: unknown id (with close matches), bad ``env_args``, unsupported spaces, or
@@ -87,10 +91,16 @@ def make_gymnasium_environment(
     if num_envs < 1:
         raise EnvError(f"gymnasium:{target}: num_envs must be >= 1, got {num_envs}")
     kwargs = parse_env_args(settings.env_args)
+    if settings.vectorization_mode == "async":
+        from dojo.envs.gymnasium_async import make_async_gymnasium_environment
+
+        return make_async_gymnasium_environment(
+            target, kwargs, num_envs=num_envs, seed=seed, timeout=settings.timeout_wait
+        )
     envs: list[gym.Env] = []
     try:
         for _ in range(num_envs):
-            envs.append(_make_one(target, kwargs))
+            envs.append(make_copy(target, kwargs))
         return GymnasiumEnvironment(envs, behavior_name=behavior_name_for(target), seed=seed)
     except BaseException:
         # Don't leak the copies already made (windows, emulators, file handles).
@@ -99,7 +109,8 @@ def make_gymnasium_environment(
         raise
 
 
-def _make_one(target: str, kwargs: dict[str, Any]) -> gym.Env:
+def make_copy(target: str, kwargs: dict[str, Any]) -> gym.Env:
+    """``gymnasium.make(target, **kwargs)``, its failures as :class:`~dojo.errors.EnvError`."""
     try:
         return gym.make(target, **kwargs)
     except gym.error.UnregisteredEnv as err:
@@ -202,14 +213,28 @@ class GymnasiumEnvironment(Environment):
         self._envs = list(envs)
         first = self._envs[0]
         env_id = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
+        self._set_up(
+            env_id, first.observation_space, first.action_space, len(envs), behavior_name, seed
+        )
+
+    def _set_up(
+        self,
+        env_id: str,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        n: int,
+        behavior_name: str | None,
+        seed: int,
+    ) -> None:
+        """Codecs, specs and the per-run state for ``n`` copies with these spaces."""
         self._env_name = f"gymnasium:{env_id}"
         self._behavior_name = behavior_name or behavior_name_for(env_id)
-        self._obs_codec = ObservationCodec(first.observation_space, self._env_name)
-        self._action_codec = make_action_codec(first.action_space, self._env_name)
+        self._obs_codec = ObservationCodec(observation_space, self._env_name)
+        self._action_codec = make_action_codec(action_space, self._env_name)
         self._spec = BehaviorSpec(self._obs_codec.specs, self._action_codec.action_spec)
         self._specs = MappingProxyType({self._behavior_name: self._spec})
         self._seed = seed
-        self._n = len(self._envs)
+        self._n = n
 
         self._agent_ids = np.arange(self._n, dtype=np.int64)
         self._agent_ids.flags.writeable = False
