@@ -203,7 +203,6 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
         return EnvError(f"{self._env_name}: {call} failed in a worker process: {what}")
 
 
-
 def _quiet() -> warnings.catch_warnings:
     """Silence Gymnasium's warnings around a worker call: on a worker's error it warns with the
     worker's whole traceback before raising, and the raised error is reported instead (one clear
