@@ -44,15 +44,16 @@ def make_async_gymnasium_environment(
 ) -> AsyncGymnasiumEnvironment:
     """``num_envs`` worker processes, each with one copy of ``gymnasium.make(target, **kwargs)``
     (copy ``i``'s action space seeded with ``seed + i`` when ``seed >= 0``)."""
-    # Made here once first, so an unknown id or bad env_args fail with the sync provider's
-    # message before any worker starts.
-    make_copy(target, kwargs).close()
     makers = [
         partial(_make_worker_copy, target, kwargs, seed + i if seed >= 0 else -1)
         for i in range(num_envs)
     ]
     try:
         vector = AsyncVectorEnv(makers, context="spawn", autoreset_mode=AutoresetMode.SAME_STEP)
+    except EnvError:
+        # Gymnasium makes one copy in this process first, to read the spaces: an unknown id or
+        # bad env_args fail there, with the in-process provider's message, before any worker.
+        raise
     except Exception as err:
         raise EnvError(
             f"gymnasium:{target}: could not start the worker processes: {type(err).__name__}: {err}"
@@ -88,7 +89,7 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
     def __init__(
         self, vector: AsyncVectorEnv, env_id: str, *, seed: int = -1, timeout: float = 60.0
     ) -> None:
-        self._envs = []
+        self._envs = []  # the copies live in the workers
         self._vector = vector
         self._timeout = timeout
         self._failed = False
@@ -178,6 +179,9 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
             if process.is_alive():
                 process.terminate()
             process.join(timeout=5)
+
+    def __repr__(self) -> str:
+        return f"AsyncGymnasiumEnvironment({self._env_name!r}, num_envs={self._n})"
 
     def _per_copy(self, obs: Any) -> list[Any]:
         """The batched observations of the workers as one observation per copy."""
