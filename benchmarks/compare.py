@@ -14,7 +14,7 @@ against wall-clock time of every run to ``<out>/compare.png``.
 Benchmarks (hyperparameters: SB3 rl-zoo's tuned settings; dojo's configs say the same):
 
 - ``ppo-cartpole``: CartPole-v1, 8 envs x 32 steps, batch 256, 20 epochs, gamma 0.98,
-  lambda 0.8, lr 1e-3 and clip 0.2 both linear, no entropy bonus, 64x64 tanh; 100k steps,
+  lambda 0.8, lr 1e-3 and clip 0.2 both linear to 0, no entropy bonus, 64x64 tanh; 100k steps,
   threshold 475 over 5k-step windows (``configs/ppo/CartPole.yaml``).
 - ``ppo-acrobot``: Acrobot-v1, 16 envs x 256 steps, batch 64, 4 epochs, gamma 0.99,
   lambda 0.94, lr 3e-4, clip 0.2, observation normalisation (SB3's ``VecNormalize`` without

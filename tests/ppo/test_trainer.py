@@ -67,6 +67,22 @@ def test_learns_cartpole_in_a_short_run(tmp_path: Path) -> None:
         assert stats.peek(tag), tag
 
 
+@pytest.mark.parametrize("final", [0.1, 0.0], ids=["ml-agents", "sb3"])
+def test_linear_epsilon_decays_towards_epsilon_final(tmp_path: Path, final: float) -> None:
+    settings = ppo_settings(epsilon=0.2, epsilon_final=final, epsilon_schedule="linear")
+    assert settings.hyperparameters.epsilon_final == final
+    trainer = make_trainer(cartpole_spec(), settings, tmp_path)
+    stats = play(trainer, "CartPole-v1", steps=600)  # 2,400 of max_steps 20,000
+
+    def scheduled(step: int) -> float:
+        return 0.2 - (0.2 - final) * step / 20_000
+
+    epsilons = stats.peek("Policy/Epsilon")
+    assert epsilons == sorted(epsilons, reverse=True) and epsilons[0] < 0.2
+    # The last update ran at most one rollout (256 steps) before the last step.
+    assert scheduled(trainer.step) <= epsilons[-1] <= scheduled(trainer.step - 256)
+
+
 def test_masked_actions_are_never_taken(tmp_path: Path) -> None:
     spec = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3, 2)))
     trainer = make_trainer(spec, ppo_settings(), tmp_path)

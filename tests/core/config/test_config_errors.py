@@ -97,6 +97,17 @@ def test_gamma_range(tmp_path: Path, host) -> None:
     assert "behaviors.A.reward_signals.extrinsic.gamma: must be in (0.0, 1.0], got 1.5." in message
 
 
+def test_epsilon_final_range(tmp_path: Path, host) -> None:
+    message = error_of(
+        tmp_path,
+        host,
+        "behaviors:\n  A:\n    trainer_type: ppo\n"
+        "    hyperparameters:\n      epsilon_final: -0.1\n",
+    )
+    assert "behaviors.A.hyperparameters.epsilon_final: must be in [0.0, 1.0], got -0.1." in message
+    assert "0 (Stable-Baselines3)" in message
+
+
 def test_bad_choice_suggests_the_close_one(tmp_path: Path, host) -> None:
     message = error_of(
         tmp_path,

@@ -72,6 +72,7 @@ def test_defaults_are_ml_agents(host) -> None:
         learning_rate_schedule="linear",
         beta_schedule="linear",
         epsilon_schedule="linear",
+        epsilon_final=0.1,
     )
     assert options.default_settings is None
     assert options.environment_parameters is None

@@ -2,6 +2,8 @@
 
 Keys and defaults are ML-Agents 1.1.0's ``PPOSettings``. ``beta_schedule`` and
 ``epsilon_schedule`` follow ``learning_rate_schedule`` when that key is given, else ``linear``.
+``epsilon_final`` is a dojo addition: where a linear epsilon schedule ends (ML-Agents: 0.1;
+Stable-Baselines3's linear clip range, as in its rl-zoo settings: 0).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class PPOSettings:
     learning_rate_schedule: str = "linear"
     beta_schedule: str = "linear"
     epsilon_schedule: str = "linear"
+    epsilon_final: float = 0.1
 
 
 class PPOHyperparametersSchema(StrictSchema):
@@ -88,8 +91,15 @@ class PPOHyperparametersSchema(StrictSchema):
     epsilon_schedule = Text(
         load_default="linear",
         validate=OneOf(SCHEDULES),
-        description="linear decays epsilon to 0.1 at max_steps (default: learning_rate_schedule "
-        "if given, else linear).",
+        description="linear decays epsilon to epsilon_final (0.1) at max_steps (default: "
+        "learning_rate_schedule if given, else linear).",
+    )
+
+    epsilon_final = Number(
+        load_default=0.1,
+        validate=Between(0.0, 1.0, hint="Use 0.1 (ML-Agents) or 0 (Stable-Baselines3)."),
+        description="Where linear epsilon_schedule ends at max_steps (dojo addition): 0.1 as "
+        "in ML-Agents, 0 as Stable-Baselines3's linear clip range.",
     )
 
     @pre_load

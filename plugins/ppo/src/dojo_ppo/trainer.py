@@ -53,9 +53,8 @@ from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
 from dojo_ppo.update_process import UpdateProcess, shared_lock
 
-# Final values of the linear schedules (ML-Agents' constants).
+# Final values of the linear schedules (ML-Agents' constants; epsilon's: epsilon_final).
 MIN_LEARNING_RATE = 1e-10
-MIN_EPSILON = 0.1
 MIN_BETA = 1e-5
 MAX_GRAD_NORM = 0.5
 ADAM_EPSILON = 1e-5
@@ -369,7 +368,9 @@ class PPOTrainer(OnPolicyTrainer):
         lr = decayed_value(
             hp.learning_rate_schedule, hp.learning_rate, MIN_LEARNING_RATE, self.step, max_steps
         )
-        epsilon = decayed_value(hp.epsilon_schedule, hp.epsilon, MIN_EPSILON, self.step, max_steps)
+        epsilon = decayed_value(
+            hp.epsilon_schedule, hp.epsilon, hp.epsilon_final, self.step, max_steps
+        )
         beta = decayed_value(hp.beta_schedule, hp.beta, MIN_BETA, self.step, max_steps)
         self.learning_rate = lr
 
