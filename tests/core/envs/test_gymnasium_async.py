@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dojo.config.settings import EnvSettings
-from dojo.envs.base import ActionTuple
+from dojo.envs.base import ActionSpec, ActionTuple
 from dojo.envs.gymnasium_async import AsyncGymnasiumEnvironment
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.errors import EnvError
@@ -66,13 +66,22 @@ def random_discrete(rng: np.random.Generator, n: int) -> ActionTuple:
     return ActionTuple(np.zeros((n, 0), np.float32), rng.integers(0, 2, (n, 1)))
 
 
+def random_actions(spec: ActionSpec, rng: np.random.Generator, n: int) -> ActionTuple:
+    continuous = rng.uniform(-1, 1, (n, spec.continuous_size)).astype(np.float32)
+    discrete = np.zeros((n, len(spec.discrete_branches)), np.int64)
+    for branch, size in enumerate(spec.discrete_branches):
+        discrete[:, branch] = rng.integers(0, size, n)
+    return ActionTuple(continuous, discrete)
+
+
 def record(env, steps: int, actions_seed: int = 0) -> list[tuple[np.ndarray, ...]]:
     """Every decision and terminal step of ``steps`` random-action steps, copied."""
     rng = np.random.default_rng(actions_seed)
     env.reset()
+    ((name, spec),) = env.behavior_specs.items()
     seen = []
     for _ in range(steps):
-        decision, terminal = env.get_steps("CartPole")
+        decision, terminal = env.get_steps(name)
         seen.append(
             (
                 decision.obs[0].copy(),
@@ -84,14 +93,17 @@ def record(env, steps: int, actions_seed: int = 0) -> list[tuple[np.ndarray, ...
                 terminal.agent_id.copy(),
             )
         )
-        env.set_actions("CartPole", random_discrete(rng, env.num_workers))
+        env.set_actions(name, random_actions(spec.action_spec, rng, env.num_workers))
         env.step()
     return seen
 
 
-def test_worker_copies_step_exactly_like_in_process_copies() -> None:
-    in_process = make("CartPole-v1", "sync")
-    workers = make("CartPole-v1", "async")
+@pytest.mark.parametrize(
+    "env_id", ["CartPole-v1", "Pendulum-v1", "dojo/HybridTarget-v0"]
+)  # discrete, continuous and hybrid actions
+def test_worker_copies_step_exactly_like_in_process_copies(env_id: str) -> None:
+    in_process = make(env_id, "sync")
+    workers = make(env_id, "async")
     try:
         assert isinstance(workers, AsyncGymnasiumEnvironment)
         assert len(set(workers.worker_pids)) == 4
@@ -102,7 +114,8 @@ def test_worker_copies_step_exactly_like_in_process_copies() -> None:
         in_process.close()
         workers.close()
     # Same seeds, same actions: the same observations, rewards and episode ends, step by step.
-    assert sum(len(step[4]) for step in expected) > 10, "episodes ended during the run"
+    ended = np.concatenate([step[6] for step in expected])
+    assert set(ended.tolist()) == {0, 1, 2, 3}, "every copy ended an episode during the run"
     for want, have in zip(expected, got, strict=True):
         for a, b in zip(want, have, strict=True):
             np.testing.assert_array_equal(a, b)
