@@ -189,21 +189,21 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
 
     def _worker_error(self, call: str, err: Exception) -> EnvError:
         self._failed = True
+        what = f"{type(err).__name__}: {err}".strip()
         if isinstance(err, (EOFError, OSError)):
-            # A broken pipe: its worker is gone or going; wait briefly for its exit code.
+            # A broken pipe: its worker is gone or going; name it, with its exit code. (An
+            # environment's own error is re-raised by Gymnasium and reported as it is.)
             deadline = time.monotonic() + 1.0
             processes = self._vector.processes
             while all(p.is_alive() for p in processes) and time.monotonic() < deadline:
                 time.sleep(0.02)
-        dead = [
-            f"copy {i} (exit code {process.exitcode})"
-            for i, process in enumerate(self._vector.processes)
-            if not process.is_alive()
-        ]
-        if dead:
-            what = "worker process ended: " + ", ".join(dead)
-        else:
-            what = f"{type(err).__name__}: {err}".strip()
+            dead = [
+                f"copy {i} (exit code {process.exitcode})"
+                for i, process in enumerate(processes)
+                if not process.is_alive()
+            ]
+            if dead:
+                what = "worker process ended: " + ", ".join(dead)
         return EnvError(f"{self._env_name}: {call} failed in a worker process: {what}")
 
 
