@@ -34,7 +34,6 @@ import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 
-from dojo.envs.base import DecisionSteps
 from dojo.envs.gymnasium_env import GymnasiumEnvironment, make_copy
 from dojo.errors import EnvError
 
@@ -120,25 +119,11 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
                 obs, _infos = self._vector.reset_wait(timeout=self._timeout)
         except Exception as err:
             raise self._worker_error("reset()", err) from err
-        self._has_been_reset = True
-        self._env_actions = None
-        decision = DecisionSteps(
-            self._obs_codec.encode(self._per_copy(obs)),
-            np.zeros(self._n, np.float32),
-            self._agent_ids,
-        )
-        self._steps = (decision, self._no_terminal)
+        self._record_reset(self._per_copy(obs))
 
     def step(self) -> None:
-        self._check_open()
-        if not self._has_been_reset:
-            raise EnvError(f"{self._env_name}: call reset() before step()")
-        env_actions = self._env_actions
-        if env_actions is None:
-            env_actions = self._action_codec.decode(self._zero_actions)
-        self._env_actions = None
-        space = self._vector.single_action_space
-        concatenate(space, list(env_actions), self._action_batch)
+        env_actions = self._take_actions()
+        concatenate(self._vector.single_action_space, list(env_actions), self._action_batch)
         try:
             with _quiet():
                 self._vector.step_async(self._action_batch)
@@ -157,11 +142,7 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
                 for i in finished
             ]
             rewards[finished] = 0.0  # the reset copy's first decision step
-        decision = DecisionSteps(
-            self._obs_codec.encode(self._per_copy(obs)), rewards, self._agent_ids
-        )
-        terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
-        self._steps = (decision, terminal)
+        self._record_step(self._per_copy(obs), rewards, ended)
 
     def close(self) -> None:
         """Stop the workers; calling it again does nothing."""

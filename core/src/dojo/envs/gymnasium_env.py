@@ -281,11 +281,7 @@ class GymnasiumEnvironment(Environment):
                 observations.append(obs)
         except Exception as err:
             raise EnvError(f"{self._env_name}: reset() failed: {err}") from err
-        obs_batches = self._obs_codec.encode(observations)
-        self._has_been_reset = True
-        self._env_actions = None
-        decision = DecisionSteps(obs_batches, np.zeros(self._n, np.float32), self._agent_ids)
-        self._steps = (decision, self._no_terminal)
+        self._record_reset(observations)
 
     def get_steps(self, behavior_name: str) -> tuple[DecisionSteps, TerminalSteps]:
         """Decision and terminal steps since the last step; the arrays are the caller's to keep
@@ -315,14 +311,7 @@ class GymnasiumEnvironment(Environment):
 
     def step(self) -> None:
         """Step every copy once; finished copies are reported as terminal and reset at once."""
-        self._check_open()
-        if not self._has_been_reset:
-            raise EnvError(f"{self._env_name}: call reset() before step()")
-        env_actions = self._env_actions
-        if env_actions is None:
-            env_actions = self._action_codec.decode(self._zero_actions)
-        self._env_actions = None
-
+        env_actions = self._take_actions()
         observations: list[Any] = [None] * self._n
         rewards = np.zeros(self._n, dtype=np.float32)
         ended: list[tuple[int, Any, float, bool]] | None = None
@@ -346,10 +335,7 @@ class GymnasiumEnvironment(Environment):
             raise EnvError(
                 f"{self._env_name}: copy {i} failed in step(): {type(err).__name__}: {err}"
             ) from err
-
-        decision = DecisionSteps(self._obs_codec.encode(observations), rewards, self._agent_ids)
-        terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
-        self._steps = (decision, terminal)
+        self._record_step(observations, rewards, ended)
 
     def close(self) -> None:
         """Close every copy; calling it again does nothing."""
@@ -368,6 +354,37 @@ class GymnasiumEnvironment(Environment):
             raise EnvError(f"{self._env_name}: close() failed: {errors[0]}") from errors[0]
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _take_actions(self) -> Sequence[Any]:
+        """Before a step: the copies' actions set since the last step (ML-Agents' zero actions
+        if none were), taken so the next step needs new ones."""
+        self._check_open()
+        if not self._has_been_reset:
+            raise EnvError(f"{self._env_name}: call reset() before step()")
+        env_actions = self._env_actions
+        if env_actions is None:
+            env_actions = self._action_codec.decode(self._zero_actions)
+        self._env_actions = None
+        return env_actions
+
+    def _record_reset(self, observations: Sequence[Any]) -> None:
+        """After a reset: every copy's first observation (one per copy), reward 0."""
+        self._has_been_reset = True
+        self._env_actions = None
+        self._record_step(observations, np.zeros(self._n, np.float32), None)
+
+    def _record_step(
+        self,
+        observations: Sequence[Any],
+        rewards: np.ndarray,
+        ended: list[tuple[int, Any, float, bool]] | None,
+    ) -> None:
+        """The steps :meth:`get_steps` returns: every copy's observation (after its reset, if
+        it finished) and reward, and the finished copies' ``(copy, final observation, reward,
+        interrupted)``."""
+        decision = DecisionSteps(self._obs_codec.encode(observations), rewards, self._agent_ids)
+        terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
+        self._steps = (decision, terminal)
 
     def _terminal_steps(self, ended: list[tuple[int, Any, float, bool]]) -> TerminalSteps:
         ids, final_obs, rewards, interrupted = zip(*ended, strict=True)
