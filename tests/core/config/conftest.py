@@ -52,19 +52,26 @@ class PocaStandIn(_Dict):
     epsilon_schedule = Text(load_default="linear", description="schedule")
 
 
+def _encoding_size() -> Integer:
+    return Integer(load_default=None, allow_none=True, description="deprecated encoder width")
+
+
 class CuriosityStandIn(_Dict):
     learning_rate = Number(load_default=3e-4, description="learning rate")
+    encoding_size = _encoding_size()
 
 
 class GailStandIn(_Dict):
     demo_path = Text(required=True, description="demonstrations")
     learning_rate = Number(load_default=3e-4, description="learning rate")
+    encoding_size = _encoding_size()
     use_actions = Boolean(load_default=False, description="use actions")
     use_vail = Boolean(load_default=False, description="use VAIL")
 
 
 class RndStandIn(_Dict):
     learning_rate = Number(load_default=1e-4, description="learning rate")
+    encoding_size = _encoding_size()
 
 
 class StandInPlugins:

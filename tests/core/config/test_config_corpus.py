@@ -28,11 +28,12 @@ REJECTED = CORPUS / "rejected"
 OLD_FORMAT = CORPUS / "old-format"
 INSTALLED_TRAINERS = {"ppo"}
 INSTALLED_SIGNALS = {"extrinsic"}
+#: The dojo distribution that provides a component, or None where dojo does not implement it yet.
 DISTRIBUTION_OF = {
     "sac": "dojo-sac",
-    "poca": "dojo-poca",
+    "poca": None,
     "curiosity": "dojo-rewards",
-    "gail": "dojo-rewards",
+    "gail": None,
     "rnd": "dojo-rewards",
 }
 
@@ -107,7 +108,11 @@ def test_accepted_file_needing_a_missing_plugin_names_its_distribution(path: Pat
     message = str(caught.value)
     for name in missing:
         assert f"'{name}'" in message
-        assert f"pip install {DISTRIBUTION_OF[name]}" in message
+        distribution = DISTRIBUTION_OF[name]
+        if distribution is None:
+            assert f"{name!r} (" in message and "not implemented in dojo yet" in message
+        else:
+            assert f"pip install {distribution}" in message
     assert "Traceback" not in message
 
 
@@ -159,7 +164,21 @@ def test_all_settings_document(full_host) -> None:
     assert behavior.self_play["initial_elo"] == 1200.0  # default
     # deprecated encoding_size sets the signal's hidden units when network_settings is absent
     assert behavior.reward_signals["curiosity"].network_settings.hidden_units == 256
+    assert behavior.reward_signals["gail"].network_settings.hidden_units == 128
     assert behavior.reward_signals["gail"].params["demo_path"].endswith("ExpertPyramid.demo")
+
+
+@pytest.mark.parametrize("name", ["ppo__Pyramids.yaml", "ppo__PushBlock.yaml"])
+def test_encoding_size_is_kept_in_the_resolved_configuration(name: str, full_host) -> None:
+    """As ML-Agents 1.1.0's configuration.yaml: the deprecated key stays and sizes the
+    signal's network."""
+    raw = yaml.safe_load((ACCEPTED / name).read_text())
+    [(behavior, config)] = raw["behaviors"].items()
+    written = config["reward_signals"]["curiosity"]["encoding_size"]
+    resolved = dump_run_options(_resolve(ACCEPTED / name, full_host))
+    curiosity = resolved["behaviors"][behavior]["reward_signals"]["curiosity"]
+    assert curiosity["encoding_size"] == written
+    assert curiosity["network_settings"]["hidden_units"] == written
 
 
 def test_default_settings_are_merged_under_behaviors(full_host) -> None:
@@ -338,6 +357,10 @@ def test_flat_conversion_matches_ml_agents_converter(old: str, upgraded: str, fu
             assert behavior["hyperparameters"]["beta_schedule"] == "constant"
             for key in ("beta_schedule", "epsilon_schedule"):
                 behavior["hyperparameters"][key] = expected["hyperparameters"][key]
+        # dojo: a flat file keeps the flat format's threaded: true (the seed's default);
+        # ML-Agents' converter writes its 1.x default, false.
+        assert behavior["threaded"] is True
+        behavior["threaded"] = expected["threaded"]
         assert behavior == expected, name
 
 

@@ -118,6 +118,28 @@ def test_bad_choice_suggests_the_close_one(tmp_path: Path, host) -> None:
     assert "must be one of linear, constant; got 'linaer'. Did you mean 'linear'?" in message
 
 
+def test_keys_derived_from_a_bad_value_are_not_named(tmp_path: Path, host) -> None:
+    """PPO's beta_schedule and epsilon_schedule follow learning_rate_schedule: only the key the
+    user wrote is named."""
+    message = error_of(
+        tmp_path,
+        host,
+        "behaviors:\n  A:\n    trainer_type: ppo\n    hyperparameters:\n"
+        "      learning_rate_schedule: linaer\n",
+    )
+    [line] = message.splitlines()
+    assert line.startswith(
+        f"{tmp_path / 'config.yaml'}: behaviors.A.hyperparameters.learning_rate_schedule: must be"
+    )
+
+
+def test_missing_required_key_is_still_named(tmp_path: Path, host) -> None:
+    message = error_of(
+        tmp_path, host, "behaviors:\n  A:\n    behavioral_cloning:\n      strength: 0.5\n"
+    )
+    assert "behaviors.A.behavioral_cloning.demo_path: is required." in message
+
+
 def test_all_problems_are_reported_at_once(tmp_path: Path, host) -> None:
     message = error_of(
         tmp_path,

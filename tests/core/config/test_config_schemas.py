@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields
 from dojo.config import environment_parameters, schemas
 from dojo.config.loader import dump_run_options, resolve_run_options
 from dojo.config.settings import NetworkSettings, RewardSignalSettings, RunOptions, TrainerSettings
+from dojo.errors import ConfigError
 from dojo_ppo.settings import PPOHyperparametersSchema, PPOSettings
 
 
@@ -116,23 +117,68 @@ def test_ppo_settings_are_frozen() -> None:
         settings.batch_size = 1  # type: ignore[misc]
 
 
-def test_encoding_size_sets_hidden_units_only_without_network_settings(host) -> None:
+def test_encoding_size_is_kept_and_sets_hidden_units_only_without_network_settings(
+    full_host,
+) -> None:
+    """ML-Agents 1.1.0: the deprecated key stays in the settings and, when the signal has no
+    network_settings, becomes its network_settings.hidden_units."""
     options = resolve(
-        host,
+        full_host,
         {
             "behaviors": {
-                "A": {"reward_signals": {"extrinsic": {"encoding_size": 64}}},
+                "A": {"reward_signals": {"curiosity": {"encoding_size": 64}}},
                 "B": {
                     "reward_signals": {
-                        "extrinsic": {"encoding_size": 64, "network_settings": {"num_layers": 1}}
+                        "rnd": {"encoding_size": 64, "network_settings": {"num_layers": 1}}
                     }
                 },
             }
         },
     )
-    assert options.behaviors["A"].reward_signals["extrinsic"].network_settings.hidden_units == 64
-    b = options.behaviors["B"].reward_signals["extrinsic"].network_settings
-    assert (b.hidden_units, b.num_layers) == (128, 1)
+    a = options.behaviors["A"].reward_signals["curiosity"]
+    assert a.network_settings.hidden_units == 64
+    assert a.params["encoding_size"] == 64
+    b = options.behaviors["B"].reward_signals["rnd"]
+    assert (b.network_settings.hidden_units, b.network_settings.num_layers) == (128, 1)
+    assert b.params["encoding_size"] == 64
+    dumped = dump_run_options(options)["behaviors"]
+    assert dumped["A"]["reward_signals"]["curiosity"]["encoding_size"] == 64
+    assert dumped["A"]["reward_signals"]["curiosity"]["network_settings"]["hidden_units"] == 64
+    assert dumped["B"]["reward_signals"]["rnd"]["encoding_size"] == 64
+    assert dumped["B"]["reward_signals"]["rnd"]["network_settings"]["hidden_units"] == 128
+    assert resolve(full_host, dump_run_options(options)) == options
+
+
+def test_extrinsic_has_no_encoding_size(host) -> None:
+    """ML-Agents 1.1.0 refuses it: only curiosity, gail and rnd had an encoder."""
+    with pytest.raises(ConfigError, match=r"reward_signals\.extrinsic\.encoding_size: unknown key"):
+        resolve(
+            host, {"behaviors": {"A": {"reward_signals": {"extrinsic": {"encoding_size": 64}}}}}
+        )
+
+
+def test_encoding_size_with_the_reward_plugins_schemas() -> None:
+    """The installed dojo-rewards schemas (curiosity, rnd) keep the key in the resolved file."""
+    rewards = pytest.importorskip("dojo_rewards.plugin")
+    import dojo_ppo.plugin
+    from dojo.plugin_host import load_plugins
+
+    host = load_plugins(
+        discover=False, extra_plugins=(("ppo", dojo_ppo.plugin), ("rewards", rewards))
+    )
+    signals = {"curiosity": {"encoding_size": 32}, "rnd": {"encoding_size": 16}}
+    options = resolve(host, {"behaviors": {"A": {"reward_signals": signals}}})
+    dumped = dump_run_options(options)["behaviors"]["A"]["reward_signals"]
+    for name, size in (("curiosity", 32), ("rnd", 16)):
+        assert options.behaviors["A"].reward_signals[name].network_settings.hidden_units == size
+        assert list(dumped[name]) == [
+            "gamma",
+            "strength",
+            "network_settings",
+            "learning_rate",
+            "encoding_size",
+        ]
+        assert dumped[name]["encoding_size"] == size
 
 
 def test_legacy_keys_are_dropped_with_a_warning(host, caplog: pytest.LogCaptureFixture) -> None:

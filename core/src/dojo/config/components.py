@@ -8,6 +8,7 @@ reported with :meth:`PluginHost.unknown_message` (installed names, close match, 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,11 @@ if TYPE_CHECKING:
     from dojo.registry import ComponentEntry
 
 #: Keys of a reward signal that the core validates (the plugin's schema gets the rest).
-REWARD_SIGNAL_COMMON_KEYS = ("strength", "gamma", "network_settings", "encoding_size")
+REWARD_SIGNAL_COMMON_KEYS = ("strength", "gamma", "network_settings")
+#: Deprecated key of signals with their own encoder (ML-Agents 1.1.0: curiosity, gail, rnd).
+#: A plugin that declares it keeps it in its settings; the core uses it as the signal's
+#: ``network_settings.hidden_units`` when ``network_settings`` is not given.
+ENCODING_SIZE = "encoding_size"
 
 
 def _host(field: fields.Field) -> PluginHost:
@@ -156,11 +161,6 @@ class RewardSignalsField(DescribedField, fields.Field):
             if not isinstance(config, Mapping):
                 errors[name] = [f"expected a mapping of keys, got {describe_value(config)}."]
                 continue
-            if "encoding_size" in config:
-                _notices(self).append(
-                    "reward_signals.*.encoding_size is deprecated: set "
-                    "network_settings.hidden_units of the signal instead."
-                )
             common = {k: v for k, v in config.items() if k in REWARD_SIGNAL_COMMON_KEYS}
             own = {k: v for k, v in config.items() if k not in REWARD_SIGNAL_COMMON_KEYS}
             signal_errors: dict[str, Any] = {}
@@ -179,11 +179,30 @@ class RewardSignalsField(DescribedField, fields.Field):
                     signal_errors.setdefault("_schema", []).extend(err.messages)
             if signal_errors:
                 errors[name] = signal_errors
-            else:
-                result[name] = settings.RewardSignalSettings(params=params, **loaded)
+                continue
+            if ENCODING_SIZE in config:
+                loaded = self._apply_encoding_size(name, config, params, loaded)
+            result[name] = settings.RewardSignalSettings(params=params, **loaded)
         if errors:
             raise ValidationError(errors)
         return result
+
+    def _apply_encoding_size(
+        self, name: str, config: Mapping[str, Any], params: Any, loaded: dict[str, Any]
+    ) -> dict[str, Any]:
+        """ML-Agents 1.1.0's ``RewardSignalSettings.structure``: the deprecated encoding_size
+        (validated and kept by the signal's own schema) becomes ``hidden_units`` when the
+        signal's ``network_settings`` is not given; given network_settings win."""
+        _notices(self).append(
+            f"reward_signals.{name}.encoding_size is deprecated: set "
+            f"reward_signals.{name}.network_settings.hidden_units instead."
+        )
+        plain = settings.to_plain(params)
+        size = plain.get(ENCODING_SIZE) if isinstance(plain, Mapping) else None
+        if size is None or "network_settings" in config:
+            return loaded
+        network = loaded.get("network_settings", settings.NetworkSettings())
+        return {**loaded, "network_settings": dataclasses.replace(network, hidden_units=size)}
 
     @staticmethod
     def _load_own(entry: ComponentEntry, own: dict[str, Any]) -> Any:

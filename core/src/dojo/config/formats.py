@@ -1,20 +1,20 @@
 """Old ML-Agents configuration formats, converted to the current one on load.
 
-Three formats exist (``reference/mlagents-facts.md`` §2.9):
+Three formats exist (``reference/mlagents-facts.md`` §2.9); the format is detected from the whole
+file, never per section:
 
 - **flat** (ML-Agents ≤ 0.16, the seed's format): one flat mapping per behavior with
-  ``trainer: ppo`` and hyperparameter / network keys side by side, an optional ``default``
-  section copied under every behavior (a shallow copy: a behavior's ``reward_signals`` replaces the
-  default's), a behavior whose value is a string reuses that behavior's section, and
-  ``use_recurrent`` + ``memory_size`` + ``sequence_length`` for memory. Per-behavior
-  ``curriculum`` sections and separate curriculum / sampler files belong to the same era.
+  ``trainer: ppo`` and hyperparameter / network keys side by side, at the top level or under
+  ``behaviors:``; converted by :mod:`dojo.config.flat_format`. Per-behavior ``curriculum``
+  sections and separate curriculum / sampler files belong to the same era.
 - **0.17**: the current behavior layout but with top-level ``curriculum`` and
   ``parameter_randomization`` sections.
 - **current** (0.18+): ``environment_parameters``.
 
-Which flat keys are hyperparameters is decided by the trainer's registered schema, which keys are
-network keys by :class:`~dojo.config.schemas.NetworkSettingsSchema`. Unlike ML-Agents' own
-``upgrade_config``, the conversion never crashes and writes lessons ML-Agents 1.x accepts.
+The :class:`Conversion` records where each converted value was written
+(:class:`~dojo.config.origins.Origins`), so that errors name the keys the user wrote. Unlike
+ML-Agents' own ``upgrade_config``, the conversion never crashes and writes lessons ML-Agents 1.x
+accepts.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dojo.config.fields import describe_value, did_you_mean
+from dojo.config import flat_format
+from dojo.config.fields import describe_value
+from dojo.config.origins import Origins
 from dojo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,10 +52,6 @@ RUN_SECTIONS = (
     "debug",
 )
 OLD_RUN_SECTIONS = ("curriculum", "parameter_randomization")
-MEMORY_KEYS = ("use_recurrent", "memory_size", "sequence_length")
-#: Flat keys of ML-Agents ≤ 0.13 SAC that have no current equivalent (replaced by steps_per_update).
-DROPPED_FLAT_KEYS = ("num_update", "train_interval")
-RENAMED_SELF_PLAY_KEYS = {"play_against_current_self_ratio": "play_against_latest_model_ratio"}
 CURRICULUM_KEYS = ("measure", "thresholds", "min_lesson_length", "signal_smoothing", "parameters")
 SAMPLER_INTERVAL_KEYS = ("resampling-interval", "episode-length")
 SAMPLER_TYPE_ALIASES = {"multirange_uniform": "multirangeuniform"}
@@ -67,11 +65,13 @@ class Conversion:
         data: the configuration in the current format (plain dicts).
         source_format: ``"flat"``, ``"0.17"`` or ``"current"``.
         notices: what was converted or dropped, for the user.
+        origins: where each converted path was written in the file (empty when nothing moved).
     """
 
     data: dict[str, Any]
     source_format: str
     notices: list[str] = field(default_factory=list)
+    origins: Origins = field(default_factory=Origins)
 
 
 class _Problems:
@@ -79,20 +79,14 @@ class _Problems:
         self.items: list[tuple[str, str]] = []
 
     def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
+        # a 'default' key is converted once per behavior it is copied to: report it once
+        if (path, message) not in self.items:
+            self.items.append((path, message))
 
 
 def detect_format(raw: Mapping[str, Any]) -> str:
     """The format of a loaded configuration file: ``"flat"``, ``"0.17"`` or ``"current"``."""
-    if "behaviors" not in raw and (
-        "default" in raw or any(isinstance(v, Mapping) and "trainer" in v for v in raw.values())
-    ):
-        return FLAT
-    behaviors = raw.get("behaviors")
-    if isinstance(behaviors, Mapping) and any(
-        isinstance(v, Mapping) and "trainer" in v and "trainer_type" not in v
-        for v in behaviors.values()
-    ):
+    if flat_format.detect_flat(raw, RUN_SECTIONS + OLD_RUN_SECTIONS):
         return FLAT
     if any(key in raw for key in OLD_RUN_SECTIONS):
         return V017
@@ -123,24 +117,12 @@ def convert_to_current(
     source_format = detect_format(raw)
     notices: list[str] = []
     problems = _Problems()
-    data: dict[str, Any]
-    if source_format == FLAT and "behaviors" not in raw:
-        data = _convert_flat_file(raw, host, problems, notices)
-    else:
-        data = dict(raw)
-        behaviors = data.get("behaviors")
-        if isinstance(behaviors, Mapping):
-            converted = {}
-            for name, config in behaviors.items():
-                path = f"behaviors.{name}"
-                if isinstance(config, Mapping) and "trainer" in config:
-                    config = convert_flat_behavior(config, host, path, problems, notices)
-                elif isinstance(config, Mapping):
-                    config = dict(config)
-                converted[name] = config
-            data["behaviors"] = converted
+    origins = Origins()
+    data = dict(raw)
+    if source_format == FLAT:
+        _convert_flat_file(data, host, problems, notices, origins)
     parameters: dict[str, Any] = {}
-    _lift_behavior_curricula(data, parameters, problems, notices)
+    _lift_behavior_curricula(data, parameters, problems, notices, origins)
     if "curriculum" in data:
         notices.append("the top-level 'curriculum' section became 'environment_parameters'.")
         _merge_parameters(
@@ -156,6 +138,8 @@ def convert_to_current(
     ):
         if section is not None:
             samplers = convert_parameter_randomization(section, name, problems, notices)
+            if name == "parameter_randomization":  # in this file: errors name its keys
+                _record_sampler_origins(section, samplers, origins)
             # ML-Agents' converter keeps the sampler when a parameter also has a curriculum.
             for key in samplers:
                 parameters.pop(key, None)
@@ -173,143 +157,43 @@ def convert_to_current(
         data["environment_parameters"] = parameters
     if problems.items:
         raise ConfigError("\n".join(f"{source}: {path}: {msg}" for path, msg in problems.items))
-    return Conversion(data=data, source_format=source_format, notices=notices)
+    # a 'default' key is converted once per behavior it is copied to: say it once
+    notices = list(dict.fromkeys(notices))
+    return Conversion(data=data, source_format=source_format, notices=notices, origins=origins)
 
 
 # --------------------------------------------------------------------------------------------
-# Flat behaviors
+# Flat files
 # --------------------------------------------------------------------------------------------
-
-
-def _known_keys(
-    host: PluginHost | None, trainer: Any
-) -> tuple[set[str], set[str], set[str] | None]:
-    """(behavior keys, network keys, hyperparameter keys or None when unknown)."""
-    from dojo.config.components import component_schema, schema_keys
-    from dojo.config.schemas import (
-        LEGACY_BEHAVIOR_KEYS,
-        NetworkSettingsSchema,
-        TrainerSettingsSchema,
-    )
-
-    behavior_keys = set(TrainerSettingsSchema._declared_fields) | set(LEGACY_BEHAVIOR_KEYS)
-    behavior_keys -= {"hyperparameters", "network_settings"}
-    network_keys = set(NetworkSettingsSchema().valid_keys()) - {"memory"}
-    hyper_keys: set[str] | None = None
-    if host is not None and isinstance(trainer, str):
-        entry = host.registry("trainers").get(trainer)
-        if entry is not None:
-            try:
-                hyper_keys = set(schema_keys(component_schema(entry)))
-            except Exception:  # a broken schema is reported when the behavior is validated
-                hyper_keys = None
-    return behavior_keys, network_keys, hyper_keys
-
-
-def convert_flat_behavior(
-    flat: Mapping[str, Any],
-    host: PluginHost | None,
-    path: str,
-    problems: _Problems | None = None,
-    notices: list[str] | None = None,
-) -> dict[str, Any]:
-    """Convert one flat (≤ 0.16) behavior mapping to the current nested layout."""
-    problems = problems if problems is not None else _Problems()
-    notices = notices if notices is not None else []
-    trainer = flat.get("trainer", flat.get("trainer_type"))
-    if trainer is None:
-        problems.add(
-            path,
-            "has no 'trainer': in the flat format of ML-Agents ≤ 0.16 every behavior (or the "
-            "'default' section) names its trainer, e.g. 'trainer: ppo'.",
-        )
-    behavior_keys, network_keys, hyper_keys = _known_keys(host, trainer)
-    out: dict[str, Any] = {"trainer_type": trainer}
-    hyperparameters: dict[str, Any] = {}
-    network: dict[str, Any] = {}
-    rest: dict[str, Any] = {}
-    for key, value in flat.items():
-        if key in ("trainer", "trainer_type"):
-            continue
-        if key in DROPPED_FLAT_KEYS:
-            notices.append(f"{path}.{key} was dropped: it was replaced by steps_per_update.")
-        elif key in network_keys:
-            network[key] = value
-        elif key in MEMORY_KEYS:
-            continue
-        elif key in behavior_keys or key == "curriculum":
-            rest[key] = value
-        elif hyper_keys is None or key in hyper_keys:
-            hyperparameters[key] = value
-        else:
-            # ML-Agents ≤ 0.16 ignored keys it did not use (and its converter drops them).
-            known = sorted(behavior_keys | network_keys | (hyper_keys or set()))
-            notices.append(
-                f"{path}.{key} is not a setting of trainer {trainer!r} and was ignored."
-                + did_you_mean(key, known)
-            )
-    if flat.get("use_recurrent"):
-        network["memory"] = {k: flat[k] for k in ("memory_size", "sequence_length") if k in flat}
-    self_play = rest.get("self_play")
-    if isinstance(self_play, Mapping):
-        renamed = dict(self_play)
-        for old, new in RENAMED_SELF_PLAY_KEYS.items():
-            if old in renamed:
-                renamed.setdefault(new, renamed.pop(old))
-                notices.append(f"{path}.self_play.{old} was renamed {new}.")
-        rest["self_play"] = renamed
-    if hyperparameters:
-        out["hyperparameters"] = hyperparameters
-    if network:
-        out["network_settings"] = network
-    out.update(rest)
-    return out
-
-
-def _resolve_alias(raw: Mapping[str, Any], name: str, problems: _Problems) -> Mapping[str, Any]:
-    """A flat behavior's own section, following string aliases (``Goalie: Striker``)."""
-    seen = [name]
-    value = raw[name]
-    while isinstance(value, str):
-        if value in seen:
-            problems.add(name, f"aliases form a loop: {' -> '.join([*seen, value])}.")
-            return {}
-        if value not in raw:
-            problems.add(name, f"reuses the section of {value!r}, which is not in the file.")
-            return {}
-        seen.append(value)
-        value = raw[value]
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        problems.add(name, f"expected a mapping of settings, got {describe_value(value)}.")
-        return {}
-    return value
 
 
 def _convert_flat_file(
-    raw: Mapping[str, Any], host: PluginHost | None, problems: _Problems, notices: list[str]
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        key: value for key, value in raw.items() if key in RUN_SECTIONS or key in OLD_RUN_SECTIONS
-    }
-    default = raw.get("default") or {}
-    if not isinstance(default, Mapping):
-        problems.add("default", f"expected a mapping of settings, got {describe_value(default)}.")
-        default = {}
-    behaviors: dict[str, Any] = {}
-    for name in raw:
-        if name in data or name == "default":
-            continue
-        own = _resolve_alias(raw, name, problems)
-        merged = {**default, **own}  # ML-Agents ≤ 0.16 copies 'default' shallowly
-        behaviors[str(name)] = convert_flat_behavior(merged, host, str(name), problems, notices)
+    data: dict[str, Any],
+    host: PluginHost | None,
+    problems: _Problems,
+    notices: list[str],
+    origins: Origins,
+) -> None:
+    """Replace the flat sections of ``data`` (top level or ``behaviors:``) by ``behaviors`` and
+    ``default_settings`` in the current layout."""
+    if "behaviors" in data:
+        sections, prefix = data.pop("behaviors"), "behaviors."
+    else:
+        run_sections = RUN_SECTIONS + OLD_RUN_SECTIONS
+        sections = {key: data.pop(key) for key in list(data) if key not in run_sections}
+        prefix = ""
+    if "default_settings" in data:
+        problems.add(
+            "default_settings",
+            "is a section of the current format, but this file is in the flat format of "
+            f"ML-Agents ≤ 0.16: write the defaults as a flat '{flat_format.DEFAULT_SECTION}' "
+            "section instead.",
+        )
+    context = flat_format.FlatConversion(host, problems, notices, origins)
+    behaviors, default_settings = flat_format.convert_flat_sections(sections, prefix, context)
     data["behaviors"] = behaviors
-    if default:
-        default_settings = convert_flat_behavior(default, host, "default", problems, notices)
-        default_settings.pop("curriculum", None)
+    if default_settings is not None:
         data["default_settings"] = default_settings
-    return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,7 +202,11 @@ def _convert_flat_file(
 
 
 def _lift_behavior_curricula(
-    data: dict[str, Any], parameters: dict[str, Any], problems: _Problems, notices: list[str]
+    data: dict[str, Any],
+    parameters: dict[str, Any],
+    problems: _Problems,
+    notices: list[str],
+    origins: Origins,
 ) -> None:
     """Move per-behavior ``curriculum`` sections (seed format) to environment parameters."""
     behaviors = data.get("behaviors")
@@ -328,13 +216,31 @@ def _lift_behavior_curricula(
         if isinstance(config, dict) and isinstance(config.get("curriculum"), Mapping):
             section = config.pop("curriculum")
             if "thresholds" in section or "parameters" in section:
-                notices.append(f"behaviors.{name}.curriculum became 'environment_parameters'.")
+                written, _ = origins.written_path(f"behaviors.{name}.curriculum")
+                notices.append(f"{written} became 'environment_parameters'.")
                 converted = convert_curriculum(
-                    {name: section}, f"behaviors.{name}.curriculum", problems, per_behavior=True
+                    {name: section}, written, problems, per_behavior=True
                 )
+                for parameter in converted:
+                    origins.add(
+                        f"environment_parameters.{parameter}", f"{written}.parameters.{parameter}"
+                    )
                 _merge_parameters(parameters, converted, problems)
             else:
                 config["curriculum"] = section  # not an old curriculum: let the schema say so
+
+
+def _record_sampler_origins(section: Any, samplers: Mapping[str, Any], origins: Origins) -> None:
+    """``environment_parameters.<p>.sampler_parameters.<k>`` was written as
+    ``parameter_randomization.<p>.<k>`` (unless the file nested them already)."""
+    for name in samplers:
+        written = f"parameter_randomization.{name}"
+        origins.add(f"environment_parameters.{name}", written, below=written)
+        config = section.get(name)
+        if isinstance(config, Mapping) and "sampler_parameters" not in config:
+            origins.add(f"environment_parameters.{name}.sampler_parameters", written, below=written)
+        if isinstance(config, Mapping) and "sampler-type" in config:
+            origins.add(f"environment_parameters.{name}.sampler_type", f"{written}.sampler-type")
 
 
 def _merge_parameters(target: dict[str, Any], new: Mapping[str, Any], problems: _Problems) -> None:

@@ -9,7 +9,7 @@ The steps, in order (ML-Agents' ``RunOptions.from_argparse``):
    is pushed into every behavior's ``network_settings``.
 5. :class:`~dojo.config.schemas.RunOptionsSchema` validates everything at once; all problems are
    raised as one :class:`~dojo.errors.ConfigError`, one ``<file>: <dotted.path>: <message>`` line
-   each.
+   each, the path as written in the file (an old format's keys, not the converted ones).
 6. ``resume`` and ``initialize_from`` are reconciled (an explicit flag wins).
 
 :func:`dump_run_options` writes the result back in ML-Agents' ``configuration.yaml`` layout.
@@ -212,6 +212,18 @@ def format_problems(
     return lines
 
 
+def _holds_value(data: Any, path: str) -> bool:
+    """Whether the dotted ``path`` (list items by index) holds a value in ``data``."""
+    for key in path.split("."):
+        if isinstance(data, Mapping) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and key.isdigit() and int(key) < len(data):
+            data = data[int(key)]
+        else:
+            return False
+    return True
+
+
 def _overridden_paths(overrides: Mapping[str, Mapping[str, Any]]) -> set[str]:
     paths = set()
     for section, values in overrides.items():
@@ -262,17 +274,19 @@ def resolve_run_options(
     try:
         options = RunOptionsSchema(host=host, notices=notices).load(data)
     except ValidationError as err:
-        problems = [
-            (path, f"{message} (inherited from default_settings)" if path in inherited else message)
-            for path, message in error_lines(err.messages)
-        ]
-        lines = format_problems(source, problems, _overridden_paths(overrides))
-        if conversion.source_format == formats.FLAT:
-            lines.append(
-                f"{source}: (paths refer to the file converted from "
-                f"{formats.FORMAT_NAMES[formats.FLAT]}; see 'dojo config upgrade {source}')"
-            )
-        raise ConfigError("\n".join(lines)) from err
+        from_cli = _overridden_paths(overrides)
+        problems = []
+        for path, message in error_lines(err.messages):
+            if path in inherited:
+                message = f"{message} (inherited from default_settings)"
+            if path in from_cli:
+                message = f"{message} (value from the command line)"
+            problems.append((path, message))
+        # named by the keys the user wrote: an old file's, not the converted ones
+        problems = conversion.origins.written_problems(
+            problems, given=lambda path: _holds_value(data, path)
+        )
+        raise ConfigError("\n".join(format_problems(source, problems))) from err
     for notice in dict.fromkeys(notices):
         logger.warning("%s: %s", source, notice)
     return _reconcile_resume(options, overrides)

@@ -142,7 +142,13 @@ class NetworkSettingsSchema(StrictSchema):
 
 
 class RewardSignalCommonSchema(StrictSchema):
-    """Keys every reward signal accepts; the signal's plugin validates the rest."""
+    """Keys every reward signal accepts; the signal's plugin validates the rest.
+
+    The deprecated ``encoding_size`` is not one of them: as in ML-Agents 1.1.0 only signals
+    with their own encoder (curiosity, gail, rnd) declare it, in their plugin's schema; the
+    core then uses it as the signal's ``network_settings.hidden_units``
+    (:class:`~dojo.config.components.RewardSignalsField`).
+    """
 
     strength = Number(
         load_default=1.0,
@@ -159,22 +165,6 @@ class RewardSignalCommonSchema(StrictSchema):
         load_default=settings.NetworkSettings,
         description="Network of the signal's own model (curiosity, GAIL, RND).",
     )
-    encoding_size = Integer(
-        load_default=None,
-        allow_none=True,
-        validate=AtLeast(1),
-        description="Deprecated: sets network_settings.hidden_units when network_settings "
-        "is not given.",
-    )
-
-    @post_load(pass_original=True)
-    def _apply_encoding_size(
-        self, data: dict[str, Any], original: Any, **_kwargs: Any
-    ) -> dict[str, Any]:
-        encoding_size = data.pop("encoding_size", None)
-        if encoding_size is not None and "network_settings" not in original:
-            data["network_settings"] = settings.NetworkSettings(hidden_units=encoding_size)
-        return data
 
 
 class SelfPlaySchema(StrictSchema):
