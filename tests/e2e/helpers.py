@@ -156,6 +156,25 @@ class LearnProcess:
                     "no Step line within the timeout:\n" + self._result().describe()
                 )
 
+    def wait_for_text(self, text: str, timeout: float = TIMEOUT) -> None:
+        """Block until ``text`` appears in what the command printed; fail if it ends first."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in [*self._stdout, *self._stderr]):
+            if self.process.poll() is not None:
+                for reader in self._readers:
+                    reader.join(timeout=5)
+                if any(text in line for line in [*self._stdout, *self._stderr]):
+                    return
+                raise AssertionError(
+                    f"mlagents-learn ended before printing {text!r}:\n" + self._result().describe()
+                )
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(
+                    f"no {text!r} within the timeout:\n" + self._result().describe()
+                )
+            time.sleep(0.05)
+
     def send_signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 

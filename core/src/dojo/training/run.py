@@ -9,13 +9,16 @@ training has started: normal end, Ctrl+C / SIGTERM, or an environment failure.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import shutil
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,6 +31,7 @@ from dojo.config.settings import RunOptions, TrainerSettings
 from dojo.envs.base import BehaviorSpec, Environment
 from dojo.envs.factory import build_environment
 from dojo.errors import ConfigError
+from dojo.interrupts import StopRequested, clear, request_stop, stop_requested
 from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
@@ -53,10 +57,16 @@ class RunRequest:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM; a second Ctrl+C raises KeyboardInterrupt to force the exit."""
+    """Set by SIGINT/SIGTERM; a second Ctrl+C raises KeyboardInterrupt to force the exit.
+
+    The request also goes to :mod:`dojo.interrupts`, which ends a wait for an environment (the
+    Editor's connection, a restarted player's) at once instead of after ``--timeout-wait``.
+    """
 
     def __init__(self) -> None:
         self.requested = False
+        self.saving = False
+        """Training has started: a stop saves the models."""
 
     def __call__(self) -> bool:
         return self.requested
@@ -65,19 +75,44 @@ class StopFlag:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
-        logger.info("Received %s: saving and stopping.", signal.Signals(signum).name)
+        request_stop()
+        action = "saving and stopping" if self.saving else "stopping"
+        logger.info("Received %s: %s.", signal.Signals(signum).name, action)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        clear()
         previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            clear()
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet, innermost first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def remove_new_folders(created: list[Path]) -> None:
+    """Undo a set-up that failed: remove the run folder if this run created it (it then holds
+    only the players' logs), and the parents it created if they are still empty."""
+    if not created:
+        return
+    shutil.rmtree(created[0], ignore_errors=True)
+    for parent in created[1:]:
+        with contextlib.suppress(OSError):  # not empty: another run uses it now
+            parent.rmdir()
 
 
 def resolve_seed(seed: int) -> int:
@@ -189,29 +224,18 @@ class Run:
         """Run to the end; returns ``"completed"``, ``"interrupted"``; raises on failure."""
         reset_timers()
         stop = StopFlag()
+        new_folders = missing_folders(self.run_dir)
         with stop.installed():
-            with hierarchical_timer("run_training.setup"):
-                # The environment first: a wrong --env is reported before torch is imported.
-                self.env = build_environment(
-                    self.options.env_settings,
-                    self.seed,
-                    self.host,
-                    engine_settings=self.options.engine_settings,
-                    log_dir=self.run_dir / "run_logs",
-                )
-                try:
-                    keep_freed_memory()
-                    device = configure_torch(self.options)
-                    log_versions()
-                    self.env.reset()
-                    specs = dict(self.env.behavior_specs)
-                    settings = {name: behavior_settings(self.request, name) for name in specs}
-                    # Trainers first: they can still refuse the config, and nothing is on disk yet.
-                    self._create_behaviors(specs, settings, device)
-                    self._create_run_folder()
-                except BaseException:
-                    self.env.close()
-                    raise
+            try:
+                with hierarchical_timer("run_training.setup"):
+                    self._set_up()
+            except StopRequested:
+                remove_new_folders(new_folders)
+                logger.info("%s: nothing was trained or saved.", self._stopped_before_training())
+                return "interrupted"
+            except BaseException:
+                remove_new_folders(new_folders)
+                raise
             if self.options.environment_parameters:
                 logger.warning(
                     "environment_parameters (%s) are validated but not applied yet: curricula "
@@ -220,17 +244,60 @@ class Run:
                 )
             assert self.info is not None
             self.host.hook.dojo_run_started(run=self.info)
+            stop.saving = True
             reason = "failed"
             controller = TrainerController(
                 self.env, self.behaviors, self._periodic_checkpoint, stop, self.training
             )
             try:
                 reason = controller.run()
+            except StopRequested as stopped:  # while waiting for an environment (a restart)
+                logger.info("%s.", stopped)
+                reason = "interrupted"
             finally:
                 self._finish(controller, reason)
         return reason
 
     # ------------------------------------------------------------------ setup
+    def _set_up(self) -> None:
+        """Environment, trainers, then the run folder: a failure before it leaves no trace.
+
+        Raises:
+            StopRequested: Ctrl+C or SIGTERM before training started.
+        """
+        # The environment first: a wrong --env is reported before torch is imported.
+        self.env = build_environment(
+            self.options.env_settings,
+            self.seed,
+            self.host,
+            engine_settings=self.options.engine_settings,
+            log_dir=self.run_dir / "run_logs",
+        )
+        try:
+            keep_freed_memory()
+            device = configure_torch(self.options)
+            log_versions()
+            self.env.reset()
+            specs = dict(self.env.behavior_specs)
+            settings = {name: behavior_settings(self.request, name) for name in specs}
+            # Trainers first: they can still refuse the config, and nothing is on disk yet.
+            self._create_behaviors(specs, settings, device)
+            if stop_requested():
+                raise StopRequested("stopped before training started")
+            self._create_run_folder()
+        except BaseException:
+            self.env.close()
+            raise
+
+    def _stopped_before_training(self) -> str:
+        """What a stop during set-up interrupted, as the user sees it."""
+        if self.env is not None:
+            return "Stopped before training started"
+        env_path = self.options.env_settings.env_path
+        if env_path is None:
+            return "Stopped while waiting for the Unity Editor to connect"
+        return f"Stopped while waiting for the environment (--env {env_path}) to connect"
+
     def _create_run_folder(self) -> None:
         checkpoint = self.options.checkpoint_settings
         (self.run_dir / "run_logs").mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,10 @@ from dojo.errors import EnvError
 def find_executable(path: str) -> Path:
     """The file to run for ``--env path``: ``path`` itself or with a platform's build suffix.
 
+    As in ML-Agents, a relative ``path`` is relative to the current folder (``--env 3DBall``
+    finds ``./3DBall.x86_64``). The result is absolute, so that starting it never searches
+    ``PATH`` for a program of the same name.
+
     Raises:
         EnvError: no candidate exists or is executable.
     """
@@ -30,13 +34,15 @@ def find_executable(path: str) -> Path:
         base.with_name(base.name + ".app") / "Contents" / "MacOS" / base.name,
         base.with_name(base.name + ".exe"),
     ]
+    if base.suffix == ".app":  # --env 3DBall.app: the bundle's own executable
+        candidates.append(base / "Contents" / "MacOS" / base.stem)
     for candidate in candidates:
         if candidate.is_file():
             if not os.access(candidate, os.X_OK):
                 raise EnvError(
                     f"--env {path!r}: {candidate} is not executable (chmod +x {candidate})"
                 )
-            return candidate
+            return candidate.absolute()
     tried = ", ".join(str(c) for c in candidates)
     raise EnvError(
         f"--env {path!r}: no Unity executable found (tried {tried}). "
@@ -102,8 +108,23 @@ def exit_reason(process: subprocess.Popen[bytes]) -> str | None:
     return f"the environment process {process.pid} exited with code {code}"
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait up to ``timeout`` s for ``process`` to exit, then kill it."""
+#: Seconds a player that was not sent the protocol's close gets to exit after SIGTERM.
+TERMINATE_GRACE_S = 3.0
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float, closed: bool = True) -> None:
+    """Stop ``process``, killing it if it does not exit in time.
+
+    Args:
+        process: the player.
+        timeout: seconds to wait for it to exit by itself (``--timeout-wait``).
+        closed: it was sent the protocol's close (status 400), so it exits by itself. When it
+            was not (it never connected, or it was not waiting for an answer) nothing tells it
+            to exit: it is sent SIGTERM and gets at most :data:`TERMINATE_GRACE_S` seconds.
+    """
+    if not closed and process.poll() is None:
+        process.terminate()
+        timeout = min(timeout, TERMINATE_GRACE_S)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -25,6 +25,7 @@ from google.protobuf.message import DecodeError
 
 from dojo.envs.unity.communicator_objects.unity_message_pb2 import UnityMessageProto
 from dojo.errors import EnvError
+from dojo.interrupts import StopRequested, stop_requested
 
 logger = logging.getLogger("dojo")
 
@@ -154,6 +155,7 @@ class ExchangeServer:
             WorkerFailure: timeout, the environment exited or disconnected, or it closed the
                 connection (status other than 200).
             EnvError: an oversized or malformed message.
+            StopRequested: Ctrl+C or SIGTERM (:mod:`dojo.interrupts`) while nothing had arrived.
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -161,6 +163,11 @@ class ExchangeServer:
             try:
                 kind, call, data = self._inbox.get(timeout=max(0.0, min(0.25, remaining)))
             except queue.Empty:
+                if stop_requested():
+                    raise StopRequested(
+                        f"{self.where}: stopped while waiting for the environment's "
+                        f"{waiting_for or 'message'}"
+                    ) from None
                 reason = alive() if alive is not None else None
                 if reason is not None:
                     raise WorkerFailure(f"{self.where}: {reason}") from None

@@ -198,12 +198,13 @@ class UnityWorker:
 
     def close(self) -> None:
         """Send the close (status 400), stop the server and the player. Safe to call twice."""
+        closed = False
         try:
-            self.server.close_connection()
+            closed = self.server.close_connection()
         finally:
             self.server.stop()
             if self.process is not None:
-                stop_process(self.process, self.timeout_wait)
+                stop_process(self.process, self.timeout_wait, closed)
                 self.process = None
 
     def kill(self) -> None:
