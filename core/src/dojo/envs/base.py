@@ -165,6 +165,12 @@ class Environment(ABC):
     def close(self) -> None:
         """Release every resource (processes, sockets). Safe to call twice."""
 
+    def behavior_ids(self, behavior_name: str) -> tuple[str, ...]:
+        """The environment's own ids of ``behavior_name``: a Unity build's fully qualified
+        ``Name?team=N``, one per team (see :mod:`dojo.envs.behavior_ids`). By default the
+        behavior has one id, its name."""
+        return (behavior_name,)
+
     def set_environment_parameters(self, parameters: Mapping[str, float]) -> None:
         """Apply environment parameters (curricula, samplers); ignored by default."""
         del parameters

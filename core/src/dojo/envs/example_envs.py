@@ -10,6 +10,8 @@ Python code, import this module first):
   minutes on a CPU with any ``vis_encode_type``.
 - ``dojo/HybridTarget-v0``: :class:`HybridTargetEnv`, a hybrid action (one discrete choice and
   one continuous value per step).
+- ``dojo/Reach1D-v0``: :class:`Reach1DEnv`, move to a target on a line with one continuous
+  action; learns in a few thousand steps (the Unity protocol tests serve it as a "build").
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["HybridTargetEnv", "PixelGridEnv", "register_example_environments"]
+__all__ = ["HybridTargetEnv", "PixelGridEnv", "Reach1DEnv", "register_example_environments"]
 
 
 class PixelGridEnv(gym.Env):
@@ -130,6 +132,39 @@ class HybridTargetEnv(gym.Env):
         return self._new_target(), reward, self._t >= self.EPISODE_LENGTH, False, {}
 
 
+class Reach1DEnv(gym.Env):
+    """Reach a target on the line [-1, 1] with one continuous action.
+
+    Observation: ``Box(2)`` ``[position, target]``, both uniform in [-1, 1] at reset. Action:
+    ``Box(-1, 1, (1,))``, the move as a fraction of ``MAX_MOVE``. Reward per step: minus the
+    distance to the target after the move, so returns range from about -10 (moving away) to
+    about -1 (moving straight to the target). Episodes last ``EPISODE_LENGTH`` steps.
+    """
+
+    EPISODE_LENGTH = 10
+    MAX_MOVE = 0.25
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.observation_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (1,), dtype=np.float32)
+        self._state = np.zeros(2, dtype=np.float32)
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        self._state = self.np_random.uniform(-1.0, 1.0, 2).astype(np.float32)
+        return self._state.copy(), {}
+
+    def step(self, action: np.ndarray):
+        move = float(np.clip(np.asarray(action, dtype=np.float32).reshape(-1)[0], -1.0, 1.0))
+        self._state[0] = np.clip(self._state[0] + self.MAX_MOVE * move, -1.0, 1.0)
+        self._t += 1
+        reward = -abs(float(self._state[0] - self._state[1]))
+        return self._state.copy(), reward, self._t >= self.EPISODE_LENGTH, False, {}
+
+
 def register_example_environments() -> None:
     """Register the ``dojo/`` Gymnasium ids (idempotent; cheap: the classes load on make)."""
     registrations = {
@@ -140,6 +175,7 @@ def register_example_environments() -> None:
         ),
         "dojo/PixelGrid-v0": dict(entry_point="dojo.envs.example_envs:PixelGridEnv"),
         "dojo/HybridTarget-v0": dict(entry_point="dojo.envs.example_envs:HybridTargetEnv"),
+        "dojo/Reach1D-v0": dict(entry_point="dojo.envs.example_envs:Reach1DEnv"),
     }
     for env_id, kwargs in registrations.items():
         if env_id not in gym.registry:

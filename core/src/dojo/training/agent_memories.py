@@ -49,5 +49,6 @@ class AgentMemories:
         self._memories[slots] = memories
 
     def reset(self, agent_ids: np.ndarray) -> None:
-        """Zero the memories of ``agent_ids``: their episodes ended (unknown ids are ignored)."""
-        self._memories[self._index.known(agent_ids)] = 0.0
+        """Forget the memories of ``agent_ids``: their episodes ended (unknown ids are
+        ignored). Their slots are zeroed and reused by the next new agents."""
+        self._memories[self._index.release(agent_ids)] = 0.0

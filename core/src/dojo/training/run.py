@@ -29,8 +29,9 @@ from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
 from dojo.artifacts.training_status import TrainingStatus
 from dojo.config.settings import RunOptions, TrainerSettings
 from dojo.envs.base import BehaviorSpec, Environment
+from dojo.envs.behavior_ids import parse_behavior_id
 from dojo.envs.factory import build_environment
-from dojo.errors import ConfigError
+from dojo.errors import ConfigError, EnvError
 from dojo.interrupts import StopRequested, clear, request_stop, stop_requested
 from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
@@ -165,18 +166,81 @@ def log_versions() -> None:
 
 
 def behavior_settings(request: RunRequest, name: str) -> TrainerSettings:
-    """Settings of a behavior the environment announced."""
+    """Settings of a behavior the environment announced (by its name, never its team)."""
     settings = request.options.settings_for(name)
     if settings is not None:
         return settings
     if request.config_given:
+        configured = sorted(request.options.behaviors)
+        qualified = [key for key in configured if _names_behavior(key, name)]
+        hint = (
+            f" Name the section '{name}:', without the team suffix: "
+            f"'behaviors: {qualified[0]}:' is not used, as in ML-Agents."
+            if qualified
+            else ""
+        )
         raise ConfigError(
             f"the environment has a behavior {name!r} but the configuration file has no "
             f"'behaviors: {name}:' section and no 'default_settings'. Configured behaviors: "
-            + (", ".join(sorted(request.options.behaviors)) or "none")
+            + (", ".join(configured) or "none")
+            + "."
+            + hint
         )
     logger.warning("Behavior %r has no configuration: using the default settings.", name)
     return request.default_settings_for(name)
+
+
+#: Valid ML-Agents sections that dojo does not implement yet: a run that sets them stops.
+NOT_IMPLEMENTED_SECTIONS = {
+    "behavioral_cloning": "behavioral cloning",
+    "self_play": "self-play",
+}
+
+
+def refuse_unimplemented(options: RunOptions) -> None:
+    """Stop a run whose behaviors use a section dojo validates but cannot train with yet.
+
+    ``dojo config check`` still accepts these sections (they are valid ML-Agents settings);
+    training with them silently ignored would give the user a different agent than asked for.
+
+    Raises:
+        ConfigError: naming the first such section.
+    """
+    sections = [(f"behaviors.{name}", s) for name, s in sorted(options.behaviors.items())]
+    if options.default_settings is not None:
+        sections.insert(0, ("default_settings", options.default_settings))
+    for where, settings in sections:
+        for key, feature in NOT_IMPLEMENTED_SECTIONS.items():
+            if getattr(settings, key, None) is not None:
+                raise ConfigError(
+                    f"{where}.{key}: {feature} is not implemented in dojo yet, so this run would "
+                    f"train without it. Remove the '{key}' section to train without "
+                    f"{feature}; 'dojo config check' still validates it."
+                )
+
+
+def _names_behavior(section: str, name: str) -> bool:
+    """Whether the ``behaviors:`` key ``section`` is a fully qualified id of ``name``."""
+    try:
+        return "?" in section and parse_behavior_id(section).name == name
+    except EnvError:
+        return False
+
+
+def warn_about_teams(env: Environment, name: str, trainer_type: str) -> None:
+    """ML-Agents' warning when one behavior has several teams and no self-play: they all act
+    with, and train, one policy."""
+    teams = sorted({parse_behavior_id(qualified).team_id for qualified in env.behavior_ids(name)})
+    if len(teams) > 1:
+        logger.warning(
+            "Behavior %r has agents on %d teams (%s): your environment contains multiple teams, "
+            "but the %s trainer doesn't support adversarial games; all teams act with and train "
+            "one policy. Enable self-play to train adversarial games.",
+            name,
+            len(teams),
+            ", ".join(map(str, teams)),
+            trainer_type,
+        )
 
 
 def build_trainer(
@@ -210,6 +274,7 @@ class Run:
         self.request = request
         self.host = host
         options = request.options
+        refuse_unimplemented(options)
         self.training = not options.checkpoint_settings.inference
         self.seed = resolve_seed(options.env_settings.seed)
         self.options = replace(options, env_settings=replace(options.env_settings, seed=self.seed))
@@ -325,6 +390,8 @@ class Run:
         checkpoint = self.options.checkpoint_settings
         for name, spec in specs.items():
             behavior = settings[name]
+            assert self.env is not None
+            warn_about_teams(self.env, name, behavior.trainer_type)
             stats = StatsReporter(name, self.writers)
             context = TrainerContext(self.run_dir / name, self.seed, device, self.training, stats)
             trainer = build_trainer(self.host, name, spec, behavior, context)
@@ -335,6 +402,13 @@ class Run:
                 path = initialize_path(checkpoint, name, behavior.init_path)
                 trainer.load_checkpoint(path, reset_step=True)
                 logger.info("Initialized %s from %s.", name, path)
+            elif not self.training:
+                logger.warning(
+                    "--inference without --resume or --initialize-from: %s acts with an "
+                    "untrained, randomly initialized policy. Add --resume to run the policy "
+                    "this run id trained, or --initialize-from=<run-id> for another run's.",
+                    name,
+                )
             step = trainer.step
             summary = behavior.summary_freq
             interval = checkpoint_interval(behavior)

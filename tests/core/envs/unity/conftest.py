@@ -38,8 +38,14 @@ def player_script(folder: Path, body: str, name: str = "player") -> Path:
     return path
 
 
-def serve_script(folder: Path, env: str = "gymnasium:CartPole-v1", prelude: str = "") -> Path:
-    """A player script running ``python -m dojo.envs.serve env`` (writes its pid next to it)."""
+def serve_script(
+    folder: Path,
+    env: str = "gymnasium:CartPole-v1",
+    prelude: str = "",
+    serve_args: tuple[str, ...] = (),
+) -> Path:
+    """A player script running ``python -m dojo.envs.serve env *serve_args`` (writes its pid
+    next to it)."""
     return player_script(
         folder,
         "import os, sys\n"
@@ -47,7 +53,7 @@ def serve_script(folder: Path, env: str = "gymnasium:CartPole-v1", prelude: str 
         f"open(os.path.join({str(folder)!r}, 'pid-' + port), 'w').write(str(os.getpid()))\n"
         f"{prelude}\n"
         "from dojo.envs.serve import main\n"
-        f"sys.exit(main([{env!r}, *sys.argv[1:]]))",
+        f"sys.exit(main([{env!r}, *{list(serve_args)!r}, *sys.argv[1:]]))",
     )
 
 

@@ -1,7 +1,8 @@
 """A Unity-player stand-in built only from the .proto files (no dojo import).
 
 Run as ``python proto_only_client.py <generated code dir> <port> <steps>``: it handshakes,
-answers the reset and ``steps`` steps with one behavior "Seeker" of two agents that observe a
+answers the reset and ``steps`` steps with one behavior "Seeker" (sent fully qualified, as a
+Unity build names it: ``Seeker?team=0``) of two agents that observe a
 vector ``[step, agent id, 0.5]`` and a 8x6 RGB camera (PNG, grayscale through a channel
 mapping, for agent 1 as two concatenated PNGs), sends one Stats side-channel message at step
 10, checks every action it receives and exits 0 when the trainer closes with status 400.
@@ -29,6 +30,7 @@ from communicator_objects.observation_pb2 import PNG, ObservationProto
 
 PORT, STEPS = int(sys.argv[2]), int(sys.argv[3])
 STATS = uuid.UUID("a1d8f7b7-cec8-50f9-b78b-d3e165a78520")
+BEHAVIOR_ID = "Seeker?team=0"
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -56,7 +58,7 @@ def output_message(step: int) -> unity_message_pb2.UnityMessageProto:
     message = unity_message_pb2.UnityMessageProto()
     message.header.status = 200
     rl_output = message.unity_output.rl_output
-    infos = rl_output.agentInfos["Seeker"].value
+    infos = rl_output.agentInfos[BEHAVIOR_ID].value
     for agent in (0, 1):
         vector = ObservationProto(shape=[3])
         vector.float_data.data.extend([float(step), float(agent), 0.5])
@@ -67,7 +69,7 @@ def output_message(step: int) -> unity_message_pb2.UnityMessageProto:
             )
         )  # fmt: skip
     if step == 0:
-        brain = BrainParametersProto(brain_name="Seeker", is_training=True)
+        brain = BrainParametersProto(brain_name=BEHAVIOR_ID, is_training=True)
         brain.action_spec.num_continuous_actions = 1
         brain.action_spec.num_discrete_actions = 1
         brain.action_spec.discrete_branch_sizes.append(3)
@@ -99,7 +101,7 @@ def main() -> int:
     for step in range(STEPS + 1):
         reply = stub.Exchange(output_message(step))
         if step < STEPS:
-            actions = reply.unity_input.rl_input.agent_actions["Seeker"].value
+            actions = reply.unity_input.rl_input.agent_actions[BEHAVIOR_ID].value
             assert len(actions) == 2, reply
             for agent, action in enumerate(actions):
                 assert list(action.continuous_actions) == [step + agent * 0.5], action

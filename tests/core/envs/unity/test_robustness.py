@@ -38,9 +38,9 @@ def agents(reward: float = 1.0, size: int = 2, announce: bool = False) -> bytes:
     observation = ObservationProto(shape=[size])
     observation.float_data.data.extend([0.0] * size)
     info = AgentInfoProto(id=0, reward=reward, observations=[observation])
-    message.unity_output.rl_output.agentInfos["Ball"].value.append(info)
+    message.unity_output.rl_output.agentInfos["Ball?team=0"].value.append(info)
     if announce:
-        brain = BrainParametersProto(brain_name="Ball")
+        brain = BrainParametersProto(brain_name="Ball?team=0")
         brain.action_spec.num_continuous_actions = 1
         message.unity_output.rl_initialization_output.brain_parameters.append(brain)
     return message.SerializeToString()

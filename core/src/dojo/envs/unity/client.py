@@ -6,21 +6,39 @@ the agents' observations, rewards and episode ends. Any :class:`~dojo.envs.base.
 works (``gymnasium:CartPole-v1``, ``pettingzoo:...``, a simulator with its own adapter), so
 non-Unity simulators and other machines can be training workers for ``mlagents-learn``.
 The command line is :mod:`dojo.envs.serve`.
+
+What goes over the wire follows a build of the ML-Agents Unity package (3.x, API 1.5.0) field by
+field, so that every protocol test runs against what real builds send:
+
+- the handshake names the environment ``AcademySingleton`` with the package version and every
+  capability set, as an Academy does;
+- behaviors are named by fully qualified id, ``<BehaviorName>?team=<TeamId>``
+  (:mod:`dojo.envs.behavior_ids`), in ``brain_name`` and as the ``agentInfos`` keys;
+- an agent gets a new id for every episode, from one counter for the whole build (Unity sends
+  ``AgentInfo.episodeId``, not a fixed agent number): trainers must let finished ids go;
+- brain parameters carry the action spec only (a trainer with hybrid-action support gets no
+  deprecated action fields), observations carry their dimension properties (``NONE`` for a
+  vector, ``VARIABLE_SIZE, NONE`` for a 2-D buffer, ``NONE, TRANSLATIONAL_EQUIVARIANCE,
+  TRANSLATIONAL_EQUIVARIANCE`` for a channel-first image) and observation type ``DEFAULT``;
+- terminal agents (``done``) and agents requesting a decision share one list per behavior.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import grpc
 import numpy as np
 
 from dojo.envs.base import BehaviorSpec, DecisionSteps, Environment, TerminalSteps
+from dojo.envs.behavior_ids import qualified_behavior_id
 from dojo.envs.unity.communicator_objects.agent_info_pb2 import AgentInfoProto
 from dojo.envs.unity.communicator_objects.brain_parameters_pb2 import BrainParametersProto
+from dojo.envs.unity.communicator_objects.capabilities_pb2 import UnityRLCapabilitiesProto
 from dojo.envs.unity.communicator_objects.command_pb2 import QUIT, RESET
-from dojo.envs.unity.communicator_objects.observation_pb2 import ObservationProto
+from dojo.envs.unity.communicator_objects.observation_pb2 import NONE, ObservationProto
 from dojo.envs.unity.communicator_objects.unity_input_pb2 import UnityInputProto
 from dojo.envs.unity.communicator_objects.unity_message_pb2 import UnityMessageProto
 from dojo.envs.unity.communicator_objects.unity_output_pb2 import UnityOutputProto
@@ -35,38 +53,98 @@ from dojo.envs.unity.side_channels import (
     unframe,
     write_stats,
 )
-from dojo.envs.unity.worker import API_VERSION, dojo_capabilities
+from dojo.envs.unity.worker import API_VERSION
 from dojo.errors import EnvError
 
 logger = logging.getLogger("dojo")
 
+#: What an ML-Agents Unity package's Academy puts in its handshake.
+ACADEMY_NAME = "AcademySingleton"
+#: The Unity package release that speaks communicator API 1.5.0 (:data:`API_VERSION`).
+UNITY_PACKAGE_VERSION = "3.0.0"
+
+# ObservationProto.dimension_properties values (DimensionPropertyProto in the Unity package).
+_DIMENSION_NONE = 1
+_TRANSLATIONAL_EQUIVARIANCE = 2
+_VARIABLE_SIZE = 4
+_DIMENSION_PROPERTIES = {
+    1: (_DIMENSION_NONE,),
+    2: (_VARIABLE_SIZE, _DIMENSION_NONE),
+    3: (_DIMENSION_NONE, _TRANSLATIONAL_EQUIVARIANCE, _TRANSLATIONAL_EQUIVARIANCE),
+}
+
+
+@dataclass(frozen=True)
+class ServedEnvironment:
+    """One environment a player serves, and the team its behaviors are on.
+
+    Attributes:
+        make_env: builds the environment from the seed the trainer sent in the handshake.
+        team_id: the team of every behavior of this environment (``?team=`` of its ids).
+    """
+
+    make_env: Callable[[int], Environment]
+    team_id: int = 0
+
+
+class EpisodeIds:
+    """Agent ids as a Unity build sends them: a new id for every episode of every agent, from
+    one counter shared by all behaviors (an environment's own agent ids may repeat)."""
+
+    def __init__(self) -> None:
+        self._counter = 0
+        self._current: dict[tuple[str, int], int] = {}
+
+    def _new(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def ended(self, behavior: str, agent_ids: np.ndarray) -> list[int]:
+        """Ids of agents whose episode ended; their next step starts a new episode."""
+        current = self._current
+        return [current.pop((behavior, a), None) or self._new() for a in agent_ids.tolist()]
+
+    def deciding(self, behavior: str, agent_ids: np.ndarray) -> list[int]:
+        """Ids of agents requesting a decision (a new id for an agent's first step)."""
+        current = self._current
+        ids = []
+        for agent in agent_ids.tolist():
+            key = (behavior, agent)
+            episode = current.get(key)
+            if episode is None:
+                episode = current[key] = self._new()
+            ids.append(episode)
+        return ids
+
 
 class EnvironmentClient:
-    """Serves ``make_env(seed)`` to the trainer listening at ``host:port``.
+    """Serves environments to the trainer listening at ``host:port``, as one Unity build.
 
     Args:
-        make_env: builds the environment once the trainer sent its seed in the handshake.
+        environments: what to serve; the behaviors of all of them form the build's behaviors
+            (two environments with the same behavior name need different teams).
         host: the trainer's address.
         port: the trainer's port for this worker (``--base-port + worker id``).
         connect_timeout: seconds to keep trying to reach the trainer.
-        name: the environment's name in the handshake.
     """
 
     def __init__(
         self,
-        make_env: Callable[[int], Environment],
+        environments: Sequence[ServedEnvironment],
         host: str = "127.0.0.1",
         port: int = 5005,
         connect_timeout: float = 60.0,
-        name: str = "dojo",
     ) -> None:
-        self.make_env = make_env
+        if not environments:
+            raise ValueError("EnvironmentClient needs at least one environment")
+        self.environments = tuple(environments)
         self.address = f"{host}:{port}"
         self.connect_timeout = connect_timeout
-        self.name = name
-        self.env: Environment | None = None
+        self.envs: list[Environment] = []
         self.steps_served = 0
+        self._routes: dict[str, tuple[Environment, str]] = {}
         self._announced: set[str] = set()
+        self._episode_ids = EpisodeIds()
         self._channel: grpc.Channel | None = None
         self._exchange: Callable[..., bytes] | None = None
 
@@ -80,13 +158,14 @@ class EnvironmentClient:
         try:
             reply = self._call(self._handshake())
             seed = reply.unity_input.rl_initialization_input.seed
-            self.env = self.make_env(seed)
+            for served in self.environments:
+                self.envs.append(served.make_env(seed))
             reply = self._call(_message(UnityOutputProto()))
             while reply is not None:
                 reply = self._call(self._answer(reply.unity_input))
         finally:
-            if self.env is not None:
-                self.env.close()
+            for env in self.envs:
+                env.close()
             if self._channel is not None:
                 self._channel.close()
 
@@ -126,46 +205,66 @@ class EnvironmentClient:
     def _handshake(self) -> UnityMessageProto:
         output = UnityOutputProto()
         init = output.rl_initialization_output
-        init.name = self.name
+        init.name = ACADEMY_NAME
         init.communication_version = API_VERSION
-        from dojo import __version__
-
-        init.package_version = __version__
-        init.capabilities.CopyFrom(dojo_capabilities())
+        init.package_version = UNITY_PACKAGE_VERSION
+        init.capabilities.CopyFrom(unity_build_capabilities())
         return _message(output)
 
     def _answer(self, unity_input: UnityInputProto) -> UnityMessageProto:
-        env = self.env
-        assert env is not None
         rl_input = unity_input.rl_input
         if rl_input.command == QUIT:
             raise EnvError("the trainer asked to quit")
         self._apply_side_channel(rl_input.side_channel)
         if rl_input.command == RESET:
-            env.reset()
+            for env in self.envs:
+                env.reset()
+            self._update_routes()
         else:
-            for name, actions in rl_input.agent_actions.items():
-                if name in env.behavior_specs and len(actions.value):
+            for qualified, actions in rl_input.agent_actions.items():
+                route = self._routes.get(qualified)
+                if route is not None and len(actions.value):
+                    env, name = route
                     spec = env.behavior_specs[name].action_spec
                     env.set_actions(name, actions_from_proto(actions.value, spec))
-            env.step()
+            for env in self.envs:
+                env.step()
             self.steps_served += 1
         output = UnityOutputProto()
-        for name, spec in env.behavior_specs.items():
+        for qualified, (env, name) in self._routes.items():
             decision, terminal = env.get_steps(name)
-            infos = output.rl_output.agentInfos[name].value
-            infos.extend(agent_infos(decision, terminal))
-            if name not in self._announced and len(infos):
-                self._announced.add(name)
+            infos = output.rl_output.agentInfos[qualified].value
+            infos.extend(agent_infos(decision, terminal, qualified, self._episode_ids))
+            if qualified not in self._announced and len(infos):
+                self._announced.add(qualified)
                 output.rl_initialization_output.brain_parameters.append(
-                    brain_parameters(name, spec)
+                    brain_parameters(qualified, env.behavior_specs[name])
                 )
         records = [
             (STATS, write_stats(StatsMessage(s.key, s.value, s.aggregation)))
+            for env in self.envs
             for s in env.take_stats()
         ]
         output.rl_output.side_channel = frame(records)
         return _message(output)
+
+    def _update_routes(self) -> None:
+        """Fully qualified id -> (environment, behavior name), after a reset.
+
+        Raises:
+            EnvError: two environments serve the same behavior on the same team.
+        """
+        routes: dict[str, tuple[Environment, str]] = {}
+        for served, env in zip(self.environments, self.envs, strict=True):
+            for name in env.behavior_specs:
+                qualified = qualified_behavior_id(name, served.team_id)
+                if qualified in routes:
+                    raise EnvError(
+                        f"two environments serve behavior {qualified!r}: give one of them "
+                        "another team"
+                    )
+                routes[qualified] = (env, name)
+        self._routes = routes
 
     def _apply_side_channel(self, data: bytes) -> None:
         """Environment parameters (float values) go to the environment; the rest is ignored
@@ -182,8 +281,9 @@ class EnvironmentClient:
                 values[key] = reader.float32()
             else:
                 logger.warning("Environment parameter %r: samplers are not supported here.", key)
-        if values and self.env is not None:
-            self.env.set_environment_parameters(values)
+        if values:
+            for env in self.envs:
+                env.set_environment_parameters(values)
 
 
 def _message(output: UnityOutputProto) -> UnityMessageProto:
@@ -193,9 +293,22 @@ def _message(output: UnityOutputProto) -> UnityMessageProto:
     return message
 
 
-def brain_parameters(name: str, spec: BehaviorSpec) -> BrainParametersProto:
-    """The brain parameters announcing behavior ``name``."""
-    brain = BrainParametersProto(brain_name=name, is_training=True)
+def unity_build_capabilities() -> UnityRLCapabilitiesProto:
+    """What a Unity package 3.x build reports: every capability of API 1.5.0."""
+    return UnityRLCapabilitiesProto(
+        baseRLCapabilities=True,
+        concatenatedPngObservations=True,
+        compressedChannelMapping=True,
+        hybridActions=True,
+        trainingAnalytics=True,
+        variableLengthObservation=True,
+        multiAgentGroups=True,
+    )
+
+
+def brain_parameters(qualified: str, spec: BehaviorSpec) -> BrainParametersProto:
+    """The brain parameters announcing behavior ``qualified`` (``Name?team=N``)."""
+    brain = BrainParametersProto(brain_name=qualified, is_training=True)
     action = spec.action_spec
     brain.action_spec.num_continuous_actions = action.continuous_size
     brain.action_spec.num_discrete_actions = action.discrete_size
@@ -203,23 +316,28 @@ def brain_parameters(name: str, spec: BehaviorSpec) -> BrainParametersProto:
     return brain
 
 
-def agent_infos(decision: DecisionSteps, terminal: TerminalSteps) -> list[AgentInfoProto]:
-    """Terminal agents (``done``) first, then the agents requesting a decision."""
+def agent_infos(
+    decision: DecisionSteps, terminal: TerminalSteps, qualified: str, episode_ids: EpisodeIds
+) -> list[AgentInfoProto]:
+    """Terminal agents (``done``) first, then the agents requesting a decision, with the ids
+    of their episodes (an agent that ended and restarted in this step has two)."""
     infos = []
+    ended = episode_ids.ended(qualified, terminal.agent_id)
     for row in range(len(terminal)):
         infos.append(
             AgentInfoProto(
                 reward=float(terminal.reward[row]),
                 done=True,
                 max_step_reached=bool(terminal.interrupted[row]),
-                id=int(terminal.agent_id[row]),
+                id=ended[row],
                 observations=[_observation(o[row]) for o in terminal.obs],
             )
         )
+    deciding = episode_ids.deciding(qualified, decision.agent_id)
     for row in range(len(decision)):
         info = AgentInfoProto(
             reward=float(decision.reward[row]),
-            id=int(decision.agent_id[row]),
+            id=deciding[row],
             observations=[_observation(o[row]) for o in decision.obs],
         )
         if decision.action_mask is not None:
@@ -230,6 +348,10 @@ def agent_infos(decision: DecisionSteps, terminal: TerminalSteps) -> list[AgentI
 
 def _observation(values: np.ndarray) -> ObservationProto:
     array = np.asarray(values, dtype=np.float32)
-    proto = ObservationProto(shape=array.shape)
+    proto = ObservationProto(
+        shape=array.shape,
+        compression_type=NONE,
+        dimension_properties=_DIMENSION_PROPERTIES.get(array.ndim, ()),
+    )
     proto.float_data.data.extend(array.ravel().tolist())
     return proto

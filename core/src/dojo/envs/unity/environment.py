@@ -5,6 +5,12 @@ connections in lock-step: a step sends every worker its actions first and then c
 answer, so the environment processes simulate in parallel. The agents of a behavior over all
 workers form one batch; agent ids are ``worker_id * 2**32 + the environment's id``.
 
+A build names its behaviors by fully qualified id, ``<BehaviorName>?team=<TeamId>``
+(:mod:`dojo.envs.behavior_ids`). The environment presents each behavior under its name; the
+agents of every team of one behavior join that behavior's batch (as ML-Agents, which trains
+several teams of one behavior with one trainer and policy unless self-play is enabled), and
+:meth:`UnityEnvironment.behavior_ids` lists the ids a behavior was seen under.
+
 A worker that fails while training (its process exits, it disconnects, it stops answering within
 ``--timeout-wait``) is restarted when ``--max-lifetime-restarts`` and the rate limit
 (``--restarts-rate-limit-n`` restarts per ``--restarts-rate-limit-period-s``) allow it: its agents
@@ -34,6 +40,7 @@ from dojo.envs.base import (
     EnvironmentStat,
     TerminalSteps,
 )
+from dojo.envs.behavior_ids import parse_behavior_id
 from dojo.envs.unity.communicator_objects.brain_parameters_pb2 import BrainParametersProto
 from dojo.envs.unity.communicator_objects.unity_output_pb2 import UnityOutputProto
 from dojo.envs.unity.decoding import actions_to_proto, behavior_spec_from_proto, steps_from_proto
@@ -102,7 +109,7 @@ class _WorkerState:
     """What the environment keeps per worker between steps."""
 
     worker: UnityWorker
-    steps: dict[str, Steps] = field(default_factory=dict)
+    steps: dict[str, Steps] = field(default_factory=dict)  # by fully qualified id
     known_agents: dict[str, set[int]] = field(default_factory=dict)
     last_ids: dict[str, np.ndarray] = field(default_factory=dict)
     restarts: list[float] = field(default_factory=list)
@@ -137,8 +144,9 @@ class UnityEnvironment(Environment):
         self._policy = restart_policy
         self._waiting_message = waiting_message
         self._workers: list[_WorkerState] = []
-        self._specs: dict[str, BehaviorSpec] = {}
-        self._brains: dict[str, BrainParametersProto] = {}
+        self._specs: dict[str, BehaviorSpec] = {}  # by behavior name
+        self._ids: dict[str, list[str]] = {}  # behavior name -> fully qualified ids seen
+        self._brains: dict[str, BrainParametersProto] = {}  # by fully qualified id
         self._merged: dict[str, Steps] = {}
         self._actions: dict[str, ActionTuple] = {}
         self._stats: list[EnvironmentStat] = []
@@ -164,6 +172,10 @@ class UnityEnvironment(Environment):
     @property
     def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
         return MappingProxyType(self._specs)
+
+    def behavior_ids(self, behavior_name: str) -> tuple[str, ...]:
+        """The fully qualified ids (``Name?team=N``) the build sent for ``behavior_name``."""
+        return tuple(self._ids.get(behavior_name, ()))
 
     @property
     def num_workers(self) -> int:
@@ -216,13 +228,13 @@ class UnityEnvironment(Environment):
         for index, state in enumerate(self._workers):
             message = step_message()
             rl_input = message.unity_input.rl_input
-            for name, (decision, _) in state.steps.items():
-                n = len(decision)
+            for name, qualified in self._qualified_ids(state):
+                n = len(state.steps[qualified][0])
                 if not n:
                     continue
                 spec = self._specs[name].action_spec
                 actions = self._actions.get(name)
-                start = offsets.get(name, 0)
+                start = offsets[name]
                 if actions is None:
                     rows = spec.empty(n)
                 else:
@@ -230,7 +242,7 @@ class UnityEnvironment(Environment):
                         actions.continuous[start : start + n], actions.discrete[start : start + n]
                     )
                 offsets[name] = start + n
-                rl_input.agent_actions[name].value.extend(actions_to_proto(rows, spec))
+                rl_input.agent_actions[qualified].value.extend(actions_to_proto(rows, spec))
             rl_input.side_channel = self._take_outgoing(state)
             try:
                 state.worker.send_step(message)
@@ -270,10 +282,21 @@ class UnityEnvironment(Environment):
                 logger.warning("%s: error while closing: %s", state.worker.where, err)
 
     # ------------------------------------------------------------------ outputs
+    def _qualified_ids(self, state: _WorkerState) -> list[tuple[str, str]]:
+        """(behavior name, qualified id) of the worker's latest steps, in batch order: workers
+        in order, and within a worker the behavior's ids by team."""
+        return [
+            (name, qualified)
+            for name, ids in self._ids.items()
+            for qualified in ids
+            if qualified in state.steps
+        ]
+
     def _handle_output(self, state: _WorkerState, output: UnityOutputProto) -> None:
         where = state.worker.where
         if output.HasField("rl_initialization_output"):
             for brain in output.rl_initialization_output.brain_parameters:
+                parse_behavior_id(brain.brain_name)  # a malformed id is refused here
                 self._brains[brain.brain_name] = brain
         rl_output = output.rl_output
         if rl_output.side_channel:
@@ -281,50 +304,90 @@ class UnityEnvironment(Environment):
                 self._stats.append(EnvironmentStat(stat.key, stat.value, stat.aggregation))
         offset = state.worker.worker_id * AGENT_ID_STRIDE
         steps: dict[str, Steps] = {}
-        for name, agent_infos in rl_output.agentInfos.items():
+        for qualified, agent_infos in rl_output.agentInfos.items():
             infos = list(agent_infos.value)
             if not infos:
                 continue
+            name = parse_behavior_id(qualified).name
             spec = self._specs.get(name)
-            brain = self._brains.get(name)
-            if brain is not None and name not in state.known_agents:
+            brain = self._brains.get(qualified)
+            if brain is not None and qualified not in state.known_agents:
                 announced = behavior_spec_from_proto(brain, infos[0], where)
-                if spec is None:
-                    if self._was_reset:
-                        logger.warning(
-                            "%s: behavior %r appeared after the start of training; its agents "
-                            "get zero actions.",
-                            where,
-                            name,
-                        )
-                    self._specs[name] = spec = announced
-                elif announced != spec:
-                    raise EnvError(
-                        f"{where}: behavior {name!r} changed its spec mid-run: it was {spec}, "
-                        f"now {announced}"
-                    )
-            if spec is None:
+                spec = self._register(name, qualified, announced, spec, where)
+            if spec is None or qualified not in self._ids.get(name, ()):
                 raise EnvError(
-                    f"{where}: the environment sent agents of behavior {name!r} without "
+                    f"{where}: the environment sent agents of behavior {qualified!r} without "
                     "announcing its brain parameters"
                 )
             decision, terminal = steps_from_proto(
-                infos, spec, f"{where}, behavior {name!r}", offset
+                infos, spec, f"{where}, behavior {qualified!r}", offset
             )
-            steps[name] = (decision, terminal)
-            self._remember_agents(state, name, decision.agent_id)
+            steps[qualified] = (decision, terminal)
+            self._remember_agents(state, qualified, decision.agent_id, terminal.agent_id)
         state.steps = steps
 
-    def _remember_agents(self, state: _WorkerState, name: str, ids: np.ndarray) -> None:
-        last = state.last_ids.get(name)
+    def _register(
+        self,
+        name: str,
+        qualified: str,
+        announced: BehaviorSpec,
+        spec: BehaviorSpec | None,
+        where: str,
+    ) -> BehaviorSpec:
+        """Record the spec a build announced for ``qualified``; returns the behavior's spec."""
+        if spec is None:
+            if self._was_reset:
+                logger.warning(
+                    "%s: behavior %r appeared after the start of training; its agents get zero "
+                    "actions.",
+                    where,
+                    name,
+                )
+            self._specs[name] = announced
+            self._ids[name] = [qualified]
+            return announced
+        if announced != spec:
+            known = self._ids[name]
+            if qualified in known:
+                raise EnvError(
+                    f"{where}: behavior {qualified!r} changed its spec mid-run: it was {spec}, "
+                    f"now {announced}"
+                )
+            raise EnvError(
+                f"{where}: behavior {qualified!r} has the spec {announced}, but "
+                f"{known[0]!r} of the same behavior has {spec}; the teams of one behavior are "
+                "trained with one policy and must observe and act alike"
+            )
+        ids = self._ids[name]
+        if qualified not in ids:
+            # By team: the batch order must not depend on the order of the message's map.
+            ids.append(qualified)
+            ids.sort(key=lambda i: (parse_behavior_id(i).team_id, i))
+        return spec
+
+    def _remember_agents(
+        self, state: _WorkerState, qualified: str, ids: np.ndarray, finished: np.ndarray
+    ) -> None:
+        """Keep the worker's live agents (dropped if it restarts). A build gives an agent a new
+        id for every episode, so the ids of finished episodes are let go."""
+        known = state.known_agents.setdefault(qualified, set())
+        if len(finished):
+            known.difference_update(finished.tolist())
+            state.last_ids.pop(qualified, None)
+        last = state.last_ids.get(qualified)
         if last is not None and np.array_equal(last, ids):
             return
-        state.last_ids[name] = ids
-        state.known_agents.setdefault(name, set()).update(ids.tolist())
+        state.last_ids[qualified] = ids
+        known.update(ids.tolist())
 
     def _merge(self, name: str) -> Steps:
         spec = self._specs[name]
-        parts = [state.steps[name] for state in self._workers if name in state.steps]
+        parts = [
+            state.steps[qualified]
+            for state in self._workers
+            for qualified in self._ids[name]
+            if qualified in state.steps
+        ]
         if len(parts) == 1:
             return parts[0]
         if not parts:
@@ -396,7 +459,8 @@ class UnityEnvironment(Environment):
             len(state.restarts),
         )
         state.worker.kill()
-        for name, ids in state.known_agents.items():
+        for qualified, ids in state.known_agents.items():
+            name = parse_behavior_id(qualified).name
             self._dropped.setdefault(name, []).append(np.fromiter(ids, np.int64, len(ids)))
         state.known_agents.clear()
         state.last_ids.clear()

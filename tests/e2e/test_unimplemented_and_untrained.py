@@ -1,0 +1,94 @@
+"""What a run says instead of silently doing something else than the user asked: sections dojo
+validates but cannot train with yet, and ``--inference`` with a policy that was never trained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import FinishedRun, copy_run
+from .helpers import LearnProcess, cartpole_config, dojo, learn, write_config
+
+UNIMPLEMENTED = {
+    "behavioral_cloning": (
+        {"demo_path": "no/such/file.demo", "strength": 0.5},
+        "behaviors.CartPole.behavioral_cloning: behavioral cloning is not implemented",
+    ),
+    "self_play": (
+        {"window": 10, "play_against_latest_model_ratio": 0.5},
+        "behaviors.CartPole.self_play: self-play is not implemented",
+    ),
+}
+
+
+@pytest.mark.parametrize("section", list(UNIMPLEMENTED))
+def test_a_run_with_an_unimplemented_section_stops_and_says_so(
+    section: str, tmp_path: Path
+) -> None:
+    settings, message = UNIMPLEMENTED[section]
+    write_config(tmp_path / "config.yaml", cartpole_config(**{section: settings}))
+
+    completed = learn(["config.yaml", "--run-id=x", "--results-dir=results"], tmp_path)
+
+    assert completed.returncode == 1, completed.describe()
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in completed.output, completed.describe()
+    assert message in errors[0], errors[0]
+    assert f"Remove the '{section}' section" in errors[0]
+    assert not (tmp_path / "results").exists()
+    # Still a valid ML-Agents setting: the checker resolves it.
+    checked = dojo(["config", "check", "config.yaml"], tmp_path)
+    assert checked.returncode == 0, checked.describe()
+
+
+def test_default_settings_with_an_unimplemented_section_is_named_as_written(
+    tmp_path: Path,
+) -> None:
+    config: dict[str, Any] = cartpole_config()
+    config["default_settings"] = {"self_play": {"window": 5}}
+    write_config(tmp_path / "config.yaml", config)
+
+    completed = learn(["config.yaml", "--run-id=x", "--results-dir=results"], tmp_path)
+
+    assert completed.returncode == 1, completed.describe()
+    assert "error: default_settings.self_play: self-play is not implemented" in completed.stderr
+
+
+def test_inference_without_trained_weights_says_the_policy_is_untrained(tmp_path: Path) -> None:
+    write_config(tmp_path / "config.yaml", cartpole_config(summary_freq=200))
+    process = LearnProcess(
+        ["config.yaml", "--run-id=x", "--results-dir=results", "--inference"], tmp_path
+    )
+    try:
+        process.wait_for_step_line()
+        process.interrupt()
+        completed = process.wait()
+    finally:
+        process.kill()
+
+    assert completed.returncode == 0, completed.describe()
+    warnings = [line for line in completed.output.splitlines() if "untrained" in line]
+    assert len(warnings) == 1, completed.describe()
+    assert "--inference without --resume or --initialize-from" in warnings[0]
+    assert "CartPole" in warnings[0]
+
+
+def test_inference_of_a_trained_run_does_not_warn(
+    cartpole_run: FinishedRun, tmp_path: Path
+) -> None:
+    run = copy_run(cartpole_run, tmp_path)
+    process = LearnProcess(
+        [run.config.name, "--run-id=cartpole", "--resume", "--inference", "--results-dir=results"],
+        run.cwd,
+    )
+    try:
+        process.wait_for_step_line()
+        process.interrupt()
+        completed = process.wait()
+    finally:
+        process.kill()
+
+    assert completed.returncode == 0, completed.describe()
+    assert "untrained" not in completed.output
