@@ -34,10 +34,15 @@ MISTAKES = {
         (),
         ("behaviors.CartPole.trainer_type", "'ppp'", "Installed: ppo", "Did you mean 'ppo'"),
     ),
-    "trainer type of a plugin not installed": Mistake(
+    "trainer type dojo does not implement": Mistake(
         cartpole_config(trainer_type="poca"),
         (),
-        ("behaviors.CartPole.trainer_type", "'poca'", "dojo-poca", "pip install"),
+        ("behaviors.CartPole.trainer_type", "'poca'", "not implemented in dojo yet"),
+    ),
+    "reward signal dojo does not implement": Mistake(
+        cartpole_config(reward_signals={"extrinsic": {}, "gail": {"demo_path": "x.demo"}}),
+        (),
+        ("behaviors.CartPole.reward_signals.gail", "'gail'", "not implemented in dojo yet"),
     ),
     "unknown key": Mistake(
         cartpole_config(hyperparameters={"batch_sizee": 256}),

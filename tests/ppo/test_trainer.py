@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,43 @@ def test_checkpoint_round_trip(tmp_path: Path, reset_step: bool) -> None:
         assert restored.optimizer.steps == trainer.optimizer.steps > 0
         for a, b in zip(restored.optimizer.exp_avg_sq, trainer.optimizer.exp_avg_sq, strict=True):
             torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("reset_step", [False, True], ids=["resume", "initialize-from"])
+def test_checkpoint_of_another_network_size_loads_what_fits_and_trains_on(
+    tmp_path: Path, reset_step: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ppo_settings(learning_rate=1e-3)  # hidden_units 32
+    trainer = make_trainer(cartpole_spec(), settings, tmp_path)
+    play(trainer, "CartPole-v1", steps=150)
+    path = tmp_path / "checkpoint.pt"
+    trainer.save_checkpoint(path)
+    narrower = dataclasses.replace(
+        settings, network_settings=dataclasses.replace(settings.network_settings, hidden_units=16)
+    )
+    restored = make_trainer(cartpole_spec(), narrower, tmp_path / "other")
+
+    with caplog.at_level(logging.WARNING, logger="dojo"):
+        restored.load_checkpoint(path, reset_step=reset_step)
+
+    assert restored.step == (0 if reset_step else trainer.step)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    resized = "body.layers.0.weight [16, 4] (checkpoint [32, 4])"
+    assert f"Policy: sizes differ, initialised anew: {resized}" in warning
+    assert "Optimizer:critic: sizes differ" in warning
+    # The one parameter whose size did not change is loaded: the logits' biases.
+    torch.testing.assert_close(
+        restored.actor.action_model.logits_layer.bias, trainer.actor.action_model.logits_layer.bias
+    )
+    # Adam's moments belong to the old parameters: they start from zero, with the step count.
+    assert restored.optimizer.steps == 0
+    assert not any(float(m.abs().sum()) for m in restored.optimizer.exp_avg)
+    if not reset_step:
+        assert "Optimizer:value_optimizer: starts fresh" in warning
+    flat = restored._flat_parameters.copy()
+    play(restored, "CartPole-v1", steps=100)  # 400 steps: at least one update
+    assert restored.optimizer.steps > 0
+    assert not np.array_equal(flat, restored._flat_parameters)
 
 
 def test_normalizer_follows_observations_and_survives_checkpoints(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,25 @@ def test_state_dict_round_trip(name: str) -> None:
     np.testing.assert_allclose(copy.evaluate(batch(seed=5)), signal.evaluate(batch(seed=5)))
 
 
+@pytest.mark.parametrize(("name", "trained"), [("curiosity", "network"), ("rnd", "predictor")])
+def test_state_of_another_network_size_loads_what_fits(name: str, trained: str) -> None:
+    signal = make_signal(name)  # hidden_units 32
+    for _ in range(5):
+        signal.update(batch())
+    narrower = make_signal(name, network_settings={"hidden_units": 16})
+
+    misfits = narrower.load_state_dict(signal.state_dict())
+
+    assert misfits is not None
+    assert any(
+        line.startswith(f"{trained}: sizes differ, initialised anew: ") and "[16, 4]" in line
+        for line in misfits
+    ), misfits
+    assert "optimizer: starts fresh, as not all its parameters were loaded" in misfits
+    assert narrower.evaluate(batch()).shape == (64,)
+    narrower.update(batch())  # its optimizer steps the new parameters
+
+
 def test_learning_rate_defaults_are_ml_agents() -> None:
     assert behavior("curiosity").reward_signals["curiosity"].params.learning_rate == 3e-4
     assert behavior("rnd").reward_signals["rnd"].params.learning_rate == 1e-4
@@ -127,3 +147,29 @@ def test_ppo_trains_with_the_signal_and_checkpoints_it(name: str, tmp_path: Path
     trainer.save_checkpoint(path)
     state = torch.load(path, weights_only=True)
     assert f"Module:{stat}" in state
+
+
+def test_trainer_names_the_signal_parts_that_did_not_fit_in_its_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(0, (2,)))
+
+    def trainer_with_curiosity(hidden_units: int, folder: Path) -> PPOTrainer:
+        settings = behavior("curiosity", network_settings={"hidden_units": hidden_units})
+        signals = {
+            key: HOST.lookup("reward_signals", key).load_factory()(
+                name=key, settings=value, behavior_spec=spec, device="cpu"
+            )
+            for key, value in settings.reward_signals.items()
+        }
+        return build_trainer(PPOTrainer, spec, settings, folder, signals)
+
+    path = tmp_path / "checkpoint.pt"
+    trainer_with_curiosity(32, tmp_path / "a").save_checkpoint(path)
+    restored = trainer_with_curiosity(16, tmp_path / "b")
+    with caplog.at_level(logging.WARNING, logger="dojo"):
+        restored.load_checkpoint(path)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "Module:Curiosity: network: sizes differ, initialised anew: " in warning
+    assert "Module:Curiosity: optimizer: starts fresh" in warning
+    assert "Policy:" not in warning, "the policy's network did not change"

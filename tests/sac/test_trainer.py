@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,42 @@ def test_checkpoint_round_trip_restores_policy_step_cadence_and_replay(tmp_path:
     initialized = make_trainer(spec, settings, tmp_path / "C")
     initialized.load_checkpoint(tmp_path / "B" / "checkpoint.pt", reset_step=True)
     assert initialized.step == 0 and initialized.update_steps == 0 and len(initialized.replay) == 0
+
+
+def test_checkpoint_of_another_network_size_loads_what_fits_and_trains_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(1, (3,)))
+    trainer = make_trainer(spec, sac_settings(), tmp_path / "B")  # hidden_units 64
+    trainer.process_trajectories(random_trajectories(spec, count=12, length=8, seed=2))
+    trainer.advance()
+    assert trainer.q_optimizer.steps > 0
+    trainer.save_checkpoint(tmp_path / "B" / "checkpoint.pt")
+    restored = make_trainer(spec, sac_settings(network={"hidden_units": 32}), tmp_path / "C")
+
+    with caplog.at_level(logging.WARNING, logger="dojo"):
+        restored.load_checkpoint(tmp_path / "B" / "checkpoint.pt")  # as --resume does
+
+    assert restored.step == trainer.step
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "Optimizer:q_network: sizes differ, initialised anew: weights.0 [2, 32, 5]" in warning
+    assert "Optimizer:value_optimizer: starts fresh" in warning
+    assert "Optimizer:policy_optimizer: starts fresh" in warning
+    assert restored.q_optimizer.steps == restored.policy_optimizer.steps == 0
+    # The entropy coefficients fit whatever the network: loaded.
+    torch.testing.assert_close(restored.log_entropy_coefficients, trainer.log_entropy_coefficients)
+    # The parts of the target network that were initialised anew equal the Q networks', as
+    # after construction; the biases of the outputs fit and are loaded (each its own).
+    saved = torch.load(tmp_path / "B" / "checkpoint.pt", weights_only=True)
+    q, target = restored.q_network.state_dict(), restored.target_network.state_dict()
+    for key, value in target.items():
+        if value.shape != saved["Optimizer:target_network"][key].shape:
+            torch.testing.assert_close(value, q[key])
+        else:
+            torch.testing.assert_close(value, saved["Optimizer:target_network"][key])
+    restored.process_trajectories(random_trajectories(spec, count=12, length=8, seed=3))
+    restored.advance()
+    assert restored.q_optimizer.steps > 0
 
 
 def test_onnx_export_of_the_squashed_policy_matches_torch(tmp_path: Path) -> None:

@@ -277,9 +277,18 @@ class RewardSignal(ABC):
         """Tensors to put in checkpoints (empty when the signal has no parameters)."""
         return {}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
+    def load_state_dict(self, state: Mapping[str, Any]) -> list[str] | None:
+        """Restore what :meth:`state_dict` returned, as much as fits the signal's networks
+        (saved with other network settings, some parts may not; see
+        :class:`dojo.torch_layer.checkpoint.CheckpointLoader` and
+        :func:`~dojo.torch_layer.checkpoint.load_matching`).
+
+        Returns:
+            The parts that did not fit and keep their initial values, one description each
+            (named in the trainer's warning), or ``None`` when everything loaded.
+        """
         del state
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,12 +445,29 @@ class Trainer(ABC):
         states = {f"Module:{s.stat_name}": s.state_dict() for s in self.reward_signals.values()}
         return {key: state for key, state in states.items() if state}
 
-    def load_reward_signal_state(self, checkpoint: Mapping[str, Any]) -> None:
-        """Restore what :meth:`reward_signal_state` put in ``checkpoint`` (absent ones stay)."""
+    def load_reward_signal_state(self, checkpoint: Mapping[str, Any]) -> list[str]:
+        """Restore what :meth:`reward_signal_state` put in ``checkpoint``, non-strictly: a
+        signal whose entry is absent, or does not fit, keeps its initial state.
+
+        Returns:
+            The parts that did not fit, ``"Module:<Signal>: <what>"`` each, for the warning of
+            :class:`~dojo.torch_layer.checkpoint.CheckpointLoader`.
+        """
+        misfits: list[str] = []
         for signal in self.reward_signals.values():
             key = f"Module:{signal.stat_name}"
-            if key in checkpoint:
-                signal.load_state_dict(checkpoint[key])
+            if key not in checkpoint:
+                if signal.state_dict():
+                    misfits.append(f"{key}: not in the checkpoint, initialised anew")
+                continue
+            try:
+                parts = signal.load_state_dict(checkpoint[key])
+            except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as err:
+                # A signal of another plugin that loads strictly.
+                misfits.append(f"{key}: could not be loaded ({type(err).__name__}: {err})")
+                continue
+            misfits.extend(f"{key}: {part}" for part in parts or ())
+        return misfits
 
     def close(self) -> None:  # noqa: B027
         """Stop background work and persist end-of-run state (e.g. a replay buffer); called

@@ -41,17 +41,35 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "environments": ("dojo_register_environments", "environment providers", "environment"),
 }
 
-#: Components shipped by dojo's own optional distributions: name -> distribution.
+#: Components shipped by dojo's own optional distributions: name -> distribution. An install
+#: hint sends users to a package index, so only distributions this project publishes (the
+#: folders of :data:`_DISTRIBUTION_FOLDERS`) and only names they register belong here: a name
+#: we do not own could be claimed by anyone (tests/core/plugins/test_plugin_host.py checks).
 KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
-    "trainers": {"ppo": "dojo-ppo", "sac": "dojo-sac", "poca": "dojo-poca"},
-    "reward_signals": {"curiosity": "dojo-rewards", "rnd": "dojo-rewards", "gail": "dojo-rewards"},
+    "trainers": {"ppo": "dojo-ppo", "sac": "dojo-sac"},
+    "reward_signals": {"curiosity": "dojo-rewards", "rnd": "dojo-rewards"},
 }
 _DISTRIBUTION_FOLDERS = {
     "dojo-ppo": "plugins/ppo",
     "dojo-sac": "plugins/sac",
     "dojo-rewards": "plugins/rewards",
-    "dojo-imitation": "plugins/imitation",
 }
+#: ML-Agents components that dojo does not implement yet: name -> what it is. Their message
+#: says so instead of naming a package.
+NOT_IMPLEMENTED: dict[str, dict[str, str]] = {
+    "trainers": {"poca": "MA-POCA, cooperative multi-agent training"},
+    "reward_signals": {"gail": "GAIL, imitation of demonstrations"},
+}
+
+
+def dojo_component_family(name: str) -> str | None:
+    """The family of ``name`` when it is a component of dojo's own distributions or one dojo
+    does not implement yet (see :data:`KNOWN_DISTRIBUTIONS`, :data:`NOT_IMPLEMENTED`)."""
+    for table in (KNOWN_DISTRIBUTIONS, NOT_IMPLEMENTED):
+        for family, names in table.items():
+            if name in names:
+                return family
+    return None
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,8 @@ class PluginHost:
         """The entry ``name`` of ``family``, or a :class:`PluginError` that explains what to do.
 
         The message lists what is installed, suggests a close match, gives the install command
-        for a known dojo distribution, and mentions plugins that failed to load.
+        for a component of dojo's own distributions (or says that dojo does not implement it
+        yet), and mentions plugins that failed to load.
 
         Args:
             family: a key of :data:`FAMILIES`.
@@ -125,7 +144,13 @@ class PluginHost:
         if matches:
             lines.append(f"Did you mean {matches[0]!r}?")
         distribution = KNOWN_DISTRIBUTIONS.get(family, {}).get(name)
-        if distribution:
+        missing_feature = NOT_IMPLEMENTED.get(family, {}).get(name)
+        if missing_feature:
+            lines.append(
+                f"{registry.singular.capitalize()} {name!r} ({missing_feature}) is not "
+                "implemented in dojo yet: no dojo package provides it."
+            )
+        elif distribution:
             folder = _DISTRIBUTION_FOLDERS.get(distribution)
             source = f" (or 'pip install ./{folder}' from a dojo checkout)" if folder else ""
             lines.append(

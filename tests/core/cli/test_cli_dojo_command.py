@@ -48,7 +48,9 @@ def test_config_check_reports_problems_without_traceback(tmp_path: Path) -> None
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {path}: behaviors.CartPole.trainer_type: ")
-    assert "pip install dojo-poca" in result.stderr
+    assert "'poca' (MA-POCA, " in result.stderr
+    assert "is not implemented in dojo yet" in result.stderr
+    assert "pip install" not in result.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,13 @@ import pytest
 import dojo_ppo.plugin
 from dojo.errors import PluginError
 from dojo.hookspecs import hookimpl
-from dojo.plugin_host import FAMILIES, LoadFailure, PluginHost, load_plugins
+from dojo.plugin_host import (
+    FAMILIES,
+    KNOWN_DISTRIBUTIONS,
+    LoadFailure,
+    PluginHost,
+    load_plugins,
+)
 from dojo.registry import Registry
 
 
@@ -164,14 +172,58 @@ def test_lookup_of_a_known_dojo_component_gives_the_install_command(host: Plugin
     assert "pip install ./plugins/sac" in message
 
 
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def published_distributions() -> set[str]:
+    """The distributions this repository builds: the umbrella, the core and plugins/*."""
+    projects = [REPOSITORY / "pyproject.toml", REPOSITORY / "core" / "pyproject.toml"]
+    projects += sorted(REPOSITORY.glob("plugins/*/pyproject.toml"))
+    names = set()
+    for project in projects:
+        match = re.search(r'^name = "([^"]+)"', project.read_text(encoding="utf-8"), re.M)
+        assert match, project
+        names.add(match[1])
+    return names
+
+
 @pytest.mark.parametrize(
     ("family", "name", "distribution"),
-    [("trainers", "poca", "dojo-poca"), ("reward_signals", "curiosity", "dojo-rewards")],
+    [("trainers", "sac", "dojo-sac"), ("reward_signals", "curiosity", "dojo-rewards")],
 )
 def test_every_known_component_names_its_distribution(
     host: PluginHost, family: str, name: str, distribution: str
 ) -> None:
     assert f"pip install {distribution}" in host.unknown_message(family, name)
+
+
+def test_install_hints_name_only_our_distributions_and_what_they_provide() -> None:
+    # An install hint sends users to a package index: a name we do not publish could be
+    # anyone's package, and one that lacks the component would not help.
+    installed = load_plugins()  # every distribution of this repository is installed here
+    published = published_distributions()
+    for family, names in KNOWN_DISTRIBUTIONS.items():
+        for name, distribution in names.items():
+            assert distribution in published, (family, name, distribution)
+            entry = installed.registry(family).get(name)
+            assert entry is not None, f"{distribution} does not register {family} {name!r}"
+            assert entry.distribution == distribution, (family, name)
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "what"),
+    [("trainers", "poca", "MA-POCA"), ("reward_signals", "gail", "GAIL")],
+)
+def test_components_dojo_does_not_implement_say_so_and_name_no_package(
+    host: PluginHost, family: str, name: str, what: str
+) -> None:
+    with pytest.raises(PluginError) as raised:
+        host.lookup(family, name)
+    message = str(raised.value)
+    assert f"'{name}' ({what}, " in message
+    assert "is not implemented in dojo yet" in message
+    assert "pip install" not in message
+    assert set(re.findall(r"\bdojo-[a-z]+", message)) <= published_distributions()
 
 
 def test_lookup_mentions_plugins_that_failed_to_load(host: PluginHost) -> None:

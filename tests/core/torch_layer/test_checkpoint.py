@@ -1,7 +1,10 @@
-"""save_state / load_state: round trip, atomic writes, clear errors."""
+"""save_state / load_state: round trip, atomic writes, clear errors; non-strict loading of a
+checkpoint saved with other network settings."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import pickle
 from pathlib import Path
 
@@ -9,7 +12,9 @@ import pytest
 import torch
 
 from dojo.errors import RunError
-from dojo.torch_layer.checkpoint import load_state, save_state
+from dojo.torch_layer.adam import GradientAdam
+from dojo.torch_layer.checkpoint import CheckpointLoader, load_matching, load_state, save_state
+from dojo.torch_layer.flat_parameters import flatten_parameters
 from dojo.torch_layer.networks import Actor
 
 from .helpers import NETWORK_SETTINGS, SPECS
@@ -89,3 +94,102 @@ def test_arbitrary_objects_are_refused(tmp_path: Path) -> None:
     torch.save([1, 2], path)
     with pytest.raises(RunError, match="not a dict"):
         load_state(path)
+
+
+# ------------------------------------------------------------------ loading a changed network
+
+
+def _actor(hidden_units: int = 32, num_layers: int = 2, seed: int = 0) -> Actor:
+    torch.manual_seed(seed)
+    spec = SPECS["hybrid"]
+    network = dataclasses.replace(
+        NETWORK_SETTINGS, hidden_units=hidden_units, num_layers=num_layers
+    )
+    return Actor(spec.observation_specs, spec.action_spec, network)
+
+
+def test_load_matching_loads_what_fits_and_names_the_rest() -> None:
+    saved = _actor(hidden_units=64, seed=1).state_dict()
+    actor = _actor(hidden_units=32)
+    fresh = {key: value.clone() for key, value in actor.state_dict().items()}
+    flat = flatten_parameters(list(actor.parameters()))  # the layout PPO trains in
+
+    fit = load_matching(actor, saved)
+
+    resized = {key: (network, checkpoint) for key, network, checkpoint in fit.resized}
+    assert resized["body.layers.0.weight"] == ((32, 6), (64, 6))
+    assert not fit.missing and not fit.unexpected and not fit.parameters_loaded
+    after = actor.state_dict()
+    for key, value in after.items():
+        expected = fresh[key] if key in resized else saved[key]
+        assert torch.equal(value, expected), key
+    assert any(key not in resized for key in after if "weight" in key or "bias" in key)
+    # Loaded in place: the parameters are still views of the flat buffer.
+    flat.zero_()
+    assert all(float(p.detach().abs().sum()) == 0.0 for p in actor.parameters())
+    (line,) = fit.describe()
+    assert line.startswith("sizes differ, initialised anew: ")
+    assert "body.layers.0.weight [32, 6] (checkpoint [64, 6])" in line
+
+
+def test_load_matching_reports_missing_and_unexpected_layers() -> None:
+    deeper = _actor(num_layers=3).state_dict()
+    actor = _actor(num_layers=2)
+    fit = load_matching(actor, deeper)
+    assert fit.unexpected == ("body.layers.2.weight", "body.layers.2.bias")
+    assert not fit.missing and fit.parameters_loaded
+    shallower = _actor(num_layers=1).state_dict()
+    fit = load_matching(_actor(num_layers=2), shallower)
+    assert fit.missing == ("body.layers.1.weight", "body.layers.1.bias")
+    assert not fit.parameters_loaded
+
+
+def _adam_state(actor: Actor) -> dict:
+    adam = GradientAdam(list(actor.parameters()))
+    adam.step([torch.ones_like(p) for p in actor.parameters()], lr=1e-3)
+    return adam.state_dict()
+
+
+def test_optimizer_is_restored_only_for_parameters_that_all_loaded(tmp_path: Path) -> None:
+    wide = _actor(hidden_units=64)
+    state = {"Policy": wide.state_dict(), "Adam": _adam_state(wide), "global_step": 7}
+    path = save_state(tmp_path / "checkpoint.pt", state)
+
+    same = _actor(hidden_units=64)
+    adam = GradientAdam(list(same.parameters()))
+    checkpoint = CheckpointLoader.read(path)
+    assert checkpoint.optimizer("Adam", adam, checkpoint.module("Policy", same))
+    assert adam.steps == 1 and checkpoint.step() == 7 and checkpoint.misfits == []
+
+    narrow = _actor(hidden_units=32)
+    adam = GradientAdam(list(narrow.parameters()))
+    checkpoint = CheckpointLoader.read(path)
+    assert not checkpoint.optimizer("Adam", adam, checkpoint.module("Policy", narrow))
+    assert adam.steps == 0
+    assert all(float(m.abs().sum()) == 0.0 for m in adam.exp_avg + adam.exp_avg_sq)
+    assert checkpoint.misfits[-1] == "Adam: starts fresh, as not all its parameters were loaded"
+
+
+def test_adam_refuses_moments_of_other_shapes_and_keeps_its_own() -> None:
+    adam = GradientAdam(list(_actor(hidden_units=32).parameters()))
+    with pytest.raises(ValueError, match=r"saved exp_avg\[0\] is \[64, 6\], parameter 0 is"):
+        adam.load_state_dict(_adam_state(_actor(hidden_units=64)))
+    assert adam.steps == 0
+    with pytest.raises(ValueError, match="saved exp_avg for"):
+        adam.load_state_dict(_adam_state(_actor(num_layers=3)))
+
+
+def test_one_warning_names_every_part_that_did_not_fit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = save_state(tmp_path / "checkpoint.pt", {"Policy": _actor(hidden_units=64).state_dict()})
+    checkpoint = CheckpointLoader.read(path)
+    checkpoint.module("Policy", _actor(hidden_units=32))
+    checkpoint.module("Optimizer:critic", _actor())
+    with caplog.at_level(logging.WARNING, logger="dojo"):
+        checkpoint.warn("Walker")
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert f"Checkpoint {path} does not fully fit the networks of Walker" in message
+    assert "Policy: sizes differ, initialised anew: body.layers.0.weight [32, 6]" in message
+    assert "Optimizer:critic: not in the checkpoint, initialised anew" in message

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, missing
 from dojo.config.components import REWARD_SIGNAL_COMMON_KEYS, component_schema
 from dojo.config.fields import constraint_text
 from dojo.errors import ConfigError
-from dojo.plugin_host import KNOWN_DISTRIBUTIONS
+from dojo.plugin_host import dojo_component_family
 
 if TYPE_CHECKING:
     from dojo.plugin_host import PluginHost
@@ -161,10 +161,10 @@ def explain(host: PluginHost, name: str) -> str:
     """
     families = [family for family, registry in host.registries.items() if name in registry]
     if not families:
-        for family, known in KNOWN_DISTRIBUTIONS.items():
-            if name in known:
-                # A dojo component that is not installed: the host's message has the install hint.
-                raise ConfigError(host.unknown_message(family, name))
+        family = dojo_component_family(name)
+        if family is not None:
+            # Not installed or not implemented yet: the host's message says which and what to do.
+            raise ConfigError(host.unknown_message(family, name))
         installed = sorted({n for registry in host.registries.values() for n in registry.names()})
         from dojo.config.fields import did_you_mean
 

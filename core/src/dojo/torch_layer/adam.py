@@ -138,7 +138,22 @@ class GradientAdam:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output (shapes must match)."""
+        """Restore :meth:`state_dict` output.
+
+        Raises:
+            ValueError: the saved moments are not one per parameter with the parameters'
+                shapes (saved for other networks); nothing was changed.
+        """
+        for name in ("exp_avg", "exp_avg_sq"):
+            saved = state[name]
+            if len(saved) != len(self.params):
+                raise ValueError(f"{len(saved)} saved {name} for {len(self.params)} parameters")
+            for i, (moment, param) in enumerate(zip(saved, self.params, strict=True)):
+                if moment.shape != param.shape:
+                    raise ValueError(
+                        f"saved {name}[{i}] is {list(moment.shape)}, parameter {i} is "
+                        f"{list(param.shape)}"
+                    )
         for mine, saved in zip(self.exp_avg, state["exp_avg"], strict=True):
             mine.copy_(saved)
         for mine, saved in zip(self.exp_avg_sq, state["exp_avg_sq"], strict=True):

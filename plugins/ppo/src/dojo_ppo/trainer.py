@@ -31,7 +31,7 @@ from dojo.api import ActionOutput, SignalBatch, Trajectory
 from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.adam import GradientAdam, clip_gradient_norm
-from dojo.torch_layer.checkpoint import load_state, save_state
+from dojo.torch_layer.checkpoint import CheckpointLoader, save_state
 from dojo.torch_layer.flat_parameters import flatten_parameters
 from dojo.torch_layer.networks import Actor, Critic
 from dojo.torch_layer.onnx_export import export_actor
@@ -534,13 +534,19 @@ class PPOTrainer(OnPolicyTrainer):
             save_state(path, state)
 
     def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
-        state = load_state(path)
-        self.actor.load_state_dict(state["Policy"])
-        self.critic.load_state_dict(state["Optimizer:critic"])
-        self.load_reward_signal_state(state)
+        # Non-strict, as ML-Agents: what no longer fits the networks keeps its initial values,
+        # and Adam's moments (one flat buffer over every parameter) are restored only when
+        # all the parameters were, else they start from zero with the step count.
+        checkpoint = CheckpointLoader.read(path)
+        actor_loaded = checkpoint.module("Policy", self.actor)
+        critic_loaded = checkpoint.module("Optimizer:critic", self.critic)
+        checkpoint.note(self.load_reward_signal_state(checkpoint.state))
         if not reset_step:
-            self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
-            self.step = int(state["global_step"])
+            checkpoint.optimizer(
+                "Optimizer:value_optimizer", self.optimizer, actor_loaded and critic_loaded
+            )
+            self.step = checkpoint.step()
+        checkpoint.warn(self.behavior_name)
 
     def export_onnx(self, path: Path) -> None:
         with self.policy_lock:

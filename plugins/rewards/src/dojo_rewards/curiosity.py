@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dojo.api import RewardSignal, SignalBatch
+from dojo.torch_layer.checkpoint import CheckpointLoader
 from dojo_rewards.networks import StateEncoder, tensors
 
 # ML-Agents' weighting of the two losses.
@@ -122,6 +123,8 @@ class CuriositySignal(RewardSignal):
     def state_dict(self) -> dict[str, Any]:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict()}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.network.load_state_dict(state["network"])
-        self.optimizer.load_state_dict(state["optimizer"])
+    def load_state_dict(self, state: Mapping[str, Any]) -> list[str]:
+        checkpoint = CheckpointLoader(state, "Module:Curiosity")
+        loaded = checkpoint.module("network", self.network)
+        checkpoint.optimizer("optimizer", self.optimizer, loaded)
+        return checkpoint.misfits

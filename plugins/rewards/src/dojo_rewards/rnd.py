@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from dojo.api import RewardSignal, SignalBatch
+from dojo.torch_layer.checkpoint import CheckpointLoader
 from dojo_rewards.networks import StateEncoder, tensors
 
 
@@ -66,7 +67,10 @@ class RNDSignal(RewardSignal):
             "optimizer": self.optimizer.state_dict(),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.target.load_state_dict(state["target"])
-        self.predictor.load_state_dict(state["predictor"])
-        self.optimizer.load_state_dict(state["optimizer"])
+    def load_state_dict(self, state: Mapping[str, Any]) -> list[str]:
+        checkpoint = CheckpointLoader(state, "Module:Rnd")
+        checkpoint.module("target", self.target)
+        # The optimizer steps the predictor only.
+        loaded = checkpoint.module("predictor", self.predictor)
+        checkpoint.optimizer("optimizer", self.optimizer, loaded)
+        return checkpoint.misfits

@@ -76,7 +76,7 @@ from dojo.api import ActionOutput
 from dojo.envs.base import ActionTuple, DecisionSteps
 from dojo.torch_layer.action_model import allowed_action_mask
 from dojo.torch_layer.adam import GradientAdam
-from dojo.torch_layer.checkpoint import load_state, save_state
+from dojo.torch_layer.checkpoint import CheckpointLoader, save_state
 from dojo.torch_layer.networks import Actor
 from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.agent_memories import AgentMemories
@@ -485,18 +485,28 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             save_state(path, state)
 
     def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
-        state = load_state(path)
-        self.actor.load_state_dict(state["Policy"])
-        self.q_network.load_state_dict(state["Optimizer:q_network"])
-        self.target_network.load_state_dict(state["Optimizer:target_network"])
-        with torch.no_grad():
-            self.log_entropy_coefficients.copy_(state["Optimizer:entropy_coefficients"])
-        self.load_reward_signal_state(state)
+        # Non-strict, as ML-Agents: what no longer fits the networks keeps its initial values
+        # (the target network's equal the Q networks', as after construction), and an
+        # optimizer is restored only when all the parameters it steps were.
+        checkpoint = CheckpointLoader.read(path)
+        state = checkpoint.state
+        actor_loaded = checkpoint.module("Policy", self.actor)
+        q_loaded = checkpoint.module("Optimizer:q_network", self.q_network)
+        checkpoint.module("Optimizer:target_network", self.target_network)
+        coefficients_loaded = checkpoint.tensor(
+            "Optimizer:entropy_coefficients", self.log_entropy_coefficients
+        )
+        checkpoint.note(self.load_reward_signal_state(state))
         if not reset_step:
-            self.q_optimizer.load_state_dict(state["Optimizer:value_optimizer"])
-            self.policy_optimizer.load_state_dict(state["Optimizer:policy_optimizer"])
-            self.step = int(state["global_step"])
+            checkpoint.optimizer("Optimizer:value_optimizer", self.q_optimizer, q_loaded)
+            checkpoint.optimizer(
+                "Optimizer:policy_optimizer",
+                self.policy_optimizer,
+                actor_loaded and coefficients_loaded,
+            )
+            self.step = checkpoint.step()
             self.load_replay_buffer(Path(path).parent)
+        checkpoint.warn(self.behavior_name)
         counters = {
             key: int(state[key])
             for key in ("update_steps", "reward_signal_update_steps")
