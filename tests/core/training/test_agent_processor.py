@@ -90,3 +90,62 @@ def test_more_agents_than_preallocated_slots() -> None:
     trajectories, _, processor = collect(num_envs=12, steps=100, horizon=10, slots=2)
     assert processor._capacity >= 12
     assert {t.agent_id for t in trajectories} == set(range(12))
+
+
+def test_agents_with_a_new_id_every_episode_reuse_slots() -> None:
+    """A Unity build sends every episode under a new agent id: finished agents' slots are
+    reused, so the per-agent arrays stay as large as the agents alive at once."""
+    from dojo.envs.base import DecisionSteps, TerminalSteps
+    from dojo.envs.unity.client import EpisodeIds
+    from dojo.training.agent_memories import AgentMemories
+
+    env = make_gymnasium_environment("CartPole-v1", num_envs=4, seed=3, settings=EnvSettings())
+    env.reset()
+    stats = StatsReporter("CartPole", [])
+    processor = AgentProcessor(env.behavior_specs["CartPole"], 16, stats, initial_slots=4)
+    memories = AgentMemories(2, initial_slots=4)
+    ids = EpisodeIds()  # what the Python player sends: Unity's per-episode ids
+    rng = np.random.default_rng(0)
+    trajectories: list[Trajectory] = []
+    seen: set[int] = set()
+    for _ in range(1500):
+        decision, terminal = env.get_steps("CartPole")
+        terminal = TerminalSteps(
+            terminal.obs, terminal.reward, terminal.interrupted,
+            np.array(ids.ended("CartPole", terminal.agent_id), dtype=np.int64),
+        )  # fmt: skip
+        decision = DecisionSteps(
+            decision.obs, decision.reward,
+            np.array(ids.deciding("CartPole", decision.agent_id), dtype=np.int64),
+            decision.action_mask,
+        )  # fmt: skip
+        new = ~np.isin(decision.agent_id, list(seen))
+        seen.update(decision.agent_id.tolist())
+        trajectories += processor.record_outcome(decision, terminal)
+        memories.reset(terminal.agent_id)
+        remembered = memories.get(decision.agent_id)
+        assert (remembered[new] == 0).all() and (remembered[~new] == 1).all()
+        memories.set(decision.agent_id, np.ones((len(decision), 2), np.float32))
+        discrete = rng.integers(0, 2, (len(decision), 1))
+        actions = ActionTuple(np.zeros((len(decision), 0), np.float32), discrete)
+        processor.record_actions(decision, ActionOutput(actions, {}))
+        env.set_actions("CartPole", actions)
+        env.step()
+    env.close()
+    assert len(seen) > 100  # many episodes, each under a new id
+    assert processor._capacity == 4 and len(memories._memories) == 4
+    finished = [t for t in trajectories if t.done]
+    assert sum(len(t) for t in finished) > 0
+    for t in trajectories:
+        obs = np.concatenate([t.obs[0], t.next_obs[0][None]])
+        np.testing.assert_allclose(obs[1:, 0], obs[:-1, 0] + 0.02 * obs[:-1, 1], atol=1e-5)
+
+
+def test_a_new_agent_after_an_episode_end_starts_from_zero_memory() -> None:
+    from dojo.training.agent_memories import AgentMemories
+
+    memories = AgentMemories(3, initial_slots=2)
+    memories.set(np.array([1, 2]), np.ones((2, 3), np.float32))
+    memories.reset(np.array([1]))  # agent 1's episode ended; agent 7 is new
+    np.testing.assert_array_equal(memories.get(np.array([7, 2])), [[0, 0, 0], [1, 1, 1]])
+    assert len(memories._memories) == 2

@@ -8,6 +8,7 @@ code runs per agent on the hot path. Python only touches an agent when its traje
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +19,21 @@ from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_slots import AgentSlots
 
 
-@dataclass
-class EpisodeStats:
-    """Returns and lengths of the episodes finished since the last call of ``take``."""
+@dataclass(frozen=True)
+class FinishedEpisode:
+    """An episode that ended during one :meth:`AgentProcessor.cut_trajectories` call.
 
-    returns: list[float]
-    lengths: list[int]
+    Attributes:
+        cumulative_reward: the sum of the environment's rewards over the episode.
+        length: its number of steps (actions taken).
+        trajectories_before: how many of the trajectories that call returned were cut up to
+            the episode's end, its own last trajectory included: its statistics belong with
+            those trajectories (a summary written after them includes it).
+    """
+
+    cumulative_reward: float
+    length: int
+    trajectories_before: int
 
 
 class AgentProcessor:
@@ -31,7 +41,9 @@ class AgentProcessor:
 
     Call :meth:`record_outcome` with the steps the environment returned (rewards for the
     previous actions, episode ends) and then :meth:`record_actions` with the actions chosen
-    for the decision steps. ``record_outcome`` returns the trajectories that became complete.
+    for the decision steps. ``record_outcome`` returns the trajectories that became complete
+    and reports the statistics of the episodes that ended; :meth:`cut_trajectories` returns
+    those episodes instead, for a caller that reports them with their trajectories.
 
     Args:
         behavior_spec: the behavior's observation and action spec.
@@ -108,10 +120,30 @@ class AgentProcessor:
     def record_outcome(
         self, decision_steps: DecisionSteps, terminal_steps: TerminalSteps
     ) -> list[Trajectory]:
-        """Attach rewards to the previous actions; return the trajectories that are complete."""
+        """Attach rewards to the previous actions; return the trajectories that are complete
+        and report ``Environment/Cumulative Reward`` and ``Environment/Episode Length`` of the
+        episodes that ended."""
+        finished, episodes = self.cut_trajectories(decision_steps, terminal_steps)
+        self.report_episodes(episodes)
+        return finished
+
+    def report_episodes(self, episodes: Sequence[FinishedEpisode]) -> None:
+        """Add the episodes' return and length to the statistics."""
+        for episode in episodes:
+            self.stats.add_stat(
+                "Environment/Cumulative Reward", episode.cumulative_reward, Aggregation.HISTOGRAM
+            )
+            self.stats.add_stat("Environment/Episode Length", float(episode.length))
+
+    def cut_trajectories(
+        self, decision_steps: DecisionSteps, terminal_steps: TerminalSteps
+    ) -> tuple[list[Trajectory], list[FinishedEpisode]]:
+        """:meth:`record_outcome` that returns the episodes that ended, in the order of their
+        trajectories, instead of reporting them (see :meth:`report_episodes`)."""
         finished: list[Trajectory] = []
+        episodes: list[FinishedEpisode] = []
         if len(terminal_steps):
-            finished.extend(self._end_episodes(terminal_steps))
+            self._end_episodes(terminal_steps, finished, episodes)
         if len(decision_steps):
             slots = self._slots(decision_steps.agent_id)
             pending = self.pending[slots]
@@ -137,7 +169,7 @@ class AgentProcessor:
                             int(decision_steps.agent_id[row]),
                         )
                     )
-        return finished
+        return finished, episodes
 
     def record_actions(self, decision_steps: DecisionSteps, output: ActionOutput) -> None:
         """Store the observations and the actions chosen for ``decision_steps``."""
@@ -169,8 +201,14 @@ class AgentProcessor:
         self.pending[slots] = True
         self.episode_length[slots] += 1
 
-    def _end_episodes(self, terminal_steps: TerminalSteps) -> list[Trajectory]:
-        finished = []
+    def _end_episodes(
+        self,
+        terminal_steps: TerminalSteps,
+        finished: list[Trajectory],
+        episodes: list[FinishedEpisode],
+    ) -> None:
+        """Cut the trajectories of agents whose episode ended (appended to ``finished``) and
+        record their episodes (appended to ``episodes``)."""
         slots = self._slots_uncached(terminal_steps.agent_id)
         for row, slot in enumerate(slots.tolist()):
             reward = float(terminal_steps.reward[row])
@@ -183,15 +221,18 @@ class AgentProcessor:
                 interrupted = bool(terminal_steps.interrupted[row])
                 agent_id = int(terminal_steps.agent_id[row])
                 finished.append(self._cut(slot, next_obs, True, interrupted, agent_id))
-            self.stats.add_stat(
-                "Environment/Cumulative Reward",
-                float(self.episode_return[slot]),
-                Aggregation.HISTOGRAM,
+            episodes.append(
+                FinishedEpisode(
+                    float(self.episode_return[slot]),
+                    int(self.episode_length[slot]),
+                    len(finished),
+                )
             )
-            self.stats.add_stat("Environment/Episode Length", float(self.episode_length[slot]))
             self.episode_return[slot] = 0.0
             self.episode_length[slot] = 0
-        return finished
+        # The slots are clean again (nothing pending, nothing collected): reuse them for the
+        # next new agents (a Unity build sends every episode under a new id).
+        self._index.release(terminal_steps.agent_id)
 
     def _slots_uncached(self, agent_ids: np.ndarray) -> np.ndarray:
         """Slots of agents in terminal steps (does not disturb the decision-step cache)."""
@@ -223,8 +264,8 @@ class AgentProcessor:
     def forget(self, agent_ids: np.ndarray) -> None:
         """Discard the unfinished trajectories and episodes of ``agent_ids`` (their environment
         worker restarted); the ids may come back as new agents."""
-        slots = self._index.known(agent_ids)
-        for name in ("length", "pending", "episode_return", "episode_length"):
+        slots = self._index.release(agent_ids)
+        for name in ("length", "pending", "has_mask", "episode_return", "episode_length"):
             getattr(self, name)[slots] = 0
 
     def drop_in_flight(self) -> None:

@@ -4,6 +4,12 @@ One iteration (:meth:`TrainerController.advance`) does, for every behavior: read
 the environment produced, cut trajectories and hand them to the trainer, let the trainer
 update, write summaries and checkpoints when a boundary was crossed, then choose actions for
 all waiting agents in one forward pass; finally the environment is stepped once.
+
+Boundaries are checked after every trajectory, as ML-Agents does: many agents can finish a
+trajectory at the same environment step (16 Acrobot copies cut at ``time_horizon`` 256 hand
+over 4096 steps at once), and such a batch may cross several multiples of ``summary_freq``;
+each multiple gets its own summary, which holds the episodes finished up to the trajectory that
+crossed it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dojo.config.settings import TrainerSettings
 from dojo.envs.base import Environment
 from dojo.errors import DojoError
 from dojo.stats.reporter import StatsReporter
-from dojo.training.agent_processor import AgentProcessor
+from dojo.training.agent_processor import AgentProcessor, FinishedEpisode
 
 logger = logging.getLogger("dojo")
 
@@ -183,9 +189,11 @@ class TrainerController:
             for name, runtime in self.behaviors.items():
                 decision, terminal = env.get_steps(name)
                 with hierarchical_timer("process_trajectory"):
-                    trajectories = runtime.processor.record_outcome(decision, terminal)
+                    trajectories, episodes = runtime.processor.cut_trajectories(decision, terminal)
                 if trajectories:
-                    self._consume(name, runtime, trajectories)
+                    self._consume(name, runtime, trajectories, episodes)
+                elif episodes:
+                    runtime.processor.report_episodes(episodes)
                 if len(terminal):
                     # Before act(): a finished agent's next decision starts a new episode.
                     runtime.trainer.end_episodes(terminal.agent_id)
@@ -211,22 +219,90 @@ class TrainerController:
                 # Their recurrent memories (if any) start again from zero, as a new episode.
                 runtime.trainer.end_episodes(agent_ids)
 
-    def _consume(self, name: str, runtime: BehaviorRuntime, trajectories: list[Trajectory]) -> None:
-        trainer = runtime.trainer
-        steps = sum(len(t) for t in trajectories)
+    def _consume(
+        self,
+        name: str,
+        runtime: BehaviorRuntime,
+        trajectories: list[Trajectory],
+        episodes: list[FinishedEpisode],
+    ) -> None:
+        """Hand ``trajectories`` to the trainer and report ``episodes``, with a summary or a
+        checkpoint after each trajectory that crosses a boundary.
+
+        A batch that crosses boundaries goes to the trainer in runs that end at the crossing
+        trajectories, so each summary holds the statistics of the runs before it; the trainer
+        updates (``advance``) once, after the whole batch, as it does for a batch that crosses
+        none (the usual case, handed over whole).
+        """
+        thread = self.threads.get(name) if self.training else None
+        if thread is not None:
+            # The update thread processes the batch; its statistics arrive when it does.
+            thread.submit(trajectories)
+        process = thread is None
+        steps = _steps(trajectories)
+        if runtime.collected + steps >= self._next_boundary(runtime):
+            trajectories, episodes = self._cross_boundaries(
+                name, runtime, trajectories, episodes, process
+            )
+            steps = _steps(trajectories)
+        if episodes:
+            runtime.processor.report_episodes(episodes)
+        self._hand_over(runtime, trajectories, process, True, steps)
+
+    def _cross_boundaries(
+        self,
+        name: str,
+        runtime: BehaviorRuntime,
+        trajectories: list[Trajectory],
+        episodes: list[FinishedEpisode],
+        process: bool,
+    ) -> tuple[list[Trajectory], list[FinishedEpisode]]:
+        """Hand over the trajectories of a batch up to the last one that crosses a boundary,
+        each crossing followed by its summary or checkpoint; returns the trajectories after it
+        and the episodes not reported yet."""
+        start = 0
+        step = runtime.collected
+        for index, trajectory in enumerate(trajectories):
+            step += len(trajectory)
+            if step >= self._next_boundary(runtime):
+                self._hand_over(runtime, trajectories[start : index + 1], process, False)
+                start = index + 1
+                episodes = _report_episodes(runtime, episodes, start)
+                self._boundaries(name, runtime)
+        return trajectories[start:], episodes
+
+    def _next_boundary(self, runtime: BehaviorRuntime) -> int:
+        """The step of the next summary or (when training) checkpoint."""
+        if self.training:
+            return min(runtime.next_summary, runtime.next_checkpoint)
+        return runtime.next_summary
+
+    def _hand_over(
+        self,
+        runtime: BehaviorRuntime,
+        trajectories: list[Trajectory],
+        process: bool,
+        update: bool,
+        steps: int | None = None,
+    ) -> None:
+        """Count ``trajectories`` (``steps`` steps, if known) as collected; with ``process`` the
+        trainer takes them here, and with ``update`` it then updates if it has enough
+        experience."""
+        if steps is None:
+            steps = _steps(trajectories)
         runtime.collected += steps
         if not self.training:
-            trainer.step += steps
-        elif name in self.threads:
-            self.threads[name].submit(trajectories)
-        else:
+            runtime.trainer.step += steps
+        elif process:
             with hierarchical_timer("trainer_advance"):
-                trainer.process_trajectories(trajectories)
-                trainer.advance()
-        self._boundaries(name, runtime)
+                if trajectories:
+                    runtime.trainer.process_trajectories(trajectories)
+                if update:
+                    runtime.trainer.advance()
 
     def _boundaries(self, name: str, runtime: BehaviorRuntime) -> None:
-        """Write summaries / checkpoints when the step count crossed their boundaries."""
+        """Write summaries / checkpoints when the step count crossed their boundaries; a
+        summary is labelled with the multiple of ``summary_freq`` crossed."""
         settings = runtime.trainer.settings
         step = runtime.collected
         if step >= runtime.next_summary:
@@ -240,6 +316,18 @@ class TrainerController:
             self.save_checkpoint(name)
             interval = checkpoint_interval(settings)
             runtime.next_checkpoint = (step // interval + 1) * interval
+
+
+def _report_episodes(
+    runtime: BehaviorRuntime, episodes: list[FinishedEpisode], trajectories_before: int
+) -> list[FinishedEpisode]:
+    """Report the episodes that ended with the first ``trajectories_before`` trajectories of a
+    batch; returns the others."""
+    done = 0
+    while done < len(episodes) and episodes[done].trajectories_before <= trajectories_before:
+        done += 1
+    runtime.processor.report_episodes(episodes[:done])
+    return episodes[done:]
 
 
 def checkpoint_interval(settings: TrainerSettings) -> int:
