@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,38 +141,30 @@ class LearnProcess:
 
     def wait_for_step_line(self, timeout: float = TIMEOUT) -> None:
         """Block until the first console ``Step:`` line; fail if the process ends first."""
-        deadline = time.monotonic() + timeout
-        while not self._step_seen.wait(0.05):
-            if self.process.poll() is not None:
-                for reader in self._readers:
-                    reader.join(timeout=5)
-                raise AssertionError(
-                    "mlagents-learn ended before printing a Step line:\n"
-                    + self._result().describe()
-                )
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError(
-                    "no Step line within the timeout:\n" + self._result().describe()
-                )
+        self._wait_until(self._step_seen.is_set, "a Step line", timeout)
 
     def wait_for_text(self, text: str, timeout: float = TIMEOUT) -> None:
         """Block until ``text`` appears in what the command printed; fail if it ends first."""
+
+        def printed() -> bool:
+            return any(text in line for line in [*self._stdout, *self._stderr])
+
+        self._wait_until(printed, repr(text), timeout)
+
+    def _wait_until(self, done: Callable[[], bool], what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not any(text in line for line in [*self._stdout, *self._stderr]):
+        while not done():
             if self.process.poll() is not None:
                 for reader in self._readers:
                     reader.join(timeout=5)
-                if any(text in line for line in [*self._stdout, *self._stderr]):
+                if done():
                     return
                 raise AssertionError(
-                    f"mlagents-learn ended before printing {text!r}:\n" + self._result().describe()
+                    f"mlagents-learn ended before printing {what}:\n" + self._result().describe()
                 )
             if time.monotonic() > deadline:
                 self.kill()
-                raise AssertionError(
-                    f"no {text!r} within the timeout:\n" + self._result().describe()
-                )
+                raise AssertionError(f"no {what} within the timeout:\n" + self._result().describe())
             time.sleep(0.05)
 
     def send_signal(self, signum: int) -> None:
@@ -211,6 +203,18 @@ class LearnProcess:
 
 
 # ---------------------------------------------------------------------- configurations
+def learn_until_first_step(args: Sequence[str], cwd: Path) -> Completed:
+    """``mlagents-learn ARGS``, stopped with Ctrl+C once it printed its first ``Step:`` line
+    (for runs that would not end by themselves, as under ``--inference``)."""
+    process = LearnProcess(args, cwd)
+    try:
+        process.wait_for_step_line()
+        process.interrupt()
+        return process.wait()
+    finally:
+        process.kill()
+
+
 CARTPOLE = "CartPole"
 
 SMALL_CARTPOLE: dict[str, Any] = {

@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from .helpers import LearnProcess, learn, read_scalars, write_config
+from .helpers import learn, learn_until_first_step, read_scalars, write_config
 
 BEHAVIOR = "FrozenLake"
 # FrozenLake without slipping: the start square and every move are fixed, so a policy that
@@ -63,16 +63,10 @@ def _inference_lengths(cwd: Path, seed: int, *flags: str) -> list[float]:
     """Mean episode length of each summary of an ``--inference`` run of the saved policy."""
     behavior_dir = cwd / "results" / "lake" / BEHAVIOR
     saved_step = int(torch.load(behavior_dir / "checkpoint.pt", weights_only=True)["global_step"])
-    process = LearnProcess(
+    completed = learn_until_first_step(
         ["lake.yaml", "--run-id=lake", "--resume", "--inference", f"--seed={seed}", *flags],
         cwd,
     )
-    try:
-        process.wait_for_step_line()
-        process.interrupt()
-        completed = process.wait()
-    finally:
-        process.kill()
     assert completed.returncode == 0, completed.describe()
     points = read_scalars(behavior_dir)["Environment/Episode Length"]
     lengths = [value for step, value in points if step > saved_step]

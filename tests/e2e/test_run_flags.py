@@ -12,10 +12,10 @@ from .conftest import FinishedRun, copy_run
 from .helpers import (
     CARTPOLE,
     Completed,
-    LearnProcess,
     cartpole_config,
     event_files,
     learn,
+    learn_until_first_step,
     read_scalars,
     snapshot,
     write_config,
@@ -142,16 +142,10 @@ def test_inference_runs_the_saved_policy_without_training(
     )
 
     # Under --inference ML-Agents runs until interrupted, whatever max_steps says.
-    process = LearnProcess(
+    completed = learn_until_first_step(
         [run.config.name, "--run-id=cartpole", "--resume", "--inference", "--results-dir=results"],
         run.cwd,
     )
-    try:
-        process.wait_for_step_line()
-        process.interrupt()
-        completed = process.wait()
-    finally:
-        process.kill()
 
     assert completed.returncode == 0, completed.describe()
     lines = completed.step_lines()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from .conftest import FinishedRun, copy_run
-from .helpers import LearnProcess, cartpole_config, dojo, learn, write_config
+from .helpers import cartpole_config, dojo, learn, learn_until_first_step, write_config
 
 UNIMPLEMENTED = {
     "behavioral_cloning": (
@@ -58,15 +58,9 @@ def test_default_settings_with_an_unimplemented_section_is_named_as_written(
 
 def test_inference_without_trained_weights_says_the_policy_is_untrained(tmp_path: Path) -> None:
     write_config(tmp_path / "config.yaml", cartpole_config(summary_freq=200))
-    process = LearnProcess(
+    completed = learn_until_first_step(
         ["config.yaml", "--run-id=x", "--results-dir=results", "--inference"], tmp_path
     )
-    try:
-        process.wait_for_step_line()
-        process.interrupt()
-        completed = process.wait()
-    finally:
-        process.kill()
 
     assert completed.returncode == 0, completed.describe()
     warnings = [line for line in completed.output.splitlines() if "untrained" in line]
@@ -79,16 +73,10 @@ def test_inference_of_a_trained_run_does_not_warn(
     cartpole_run: FinishedRun, tmp_path: Path
 ) -> None:
     run = copy_run(cartpole_run, tmp_path)
-    process = LearnProcess(
+    completed = learn_until_first_step(
         [run.config.name, "--run-id=cartpole", "--resume", "--inference", "--results-dir=results"],
         run.cwd,
     )
-    try:
-        process.wait_for_step_line()
-        process.interrupt()
-        completed = process.wait()
-    finally:
-        process.kill()
 
     assert completed.returncode == 0, completed.describe()
     assert "untrained" not in completed.output

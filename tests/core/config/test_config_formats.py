@@ -367,3 +367,26 @@ def test_flat_file_with_a_current_format_default_settings_is_refused(host) -> No
     [line] = _error_lines(host, raw)
     assert line.startswith("old.yaml: default_settings: is a section of the current format")
     assert "write the defaults as a flat 'default' section" in line
+
+
+def test_conversion_leaves_the_loaded_yaml_as_it_was() -> None:
+    """A caller may read its mapping again (e.g. to report it): converting must not edit it."""
+    import copy
+
+    from dojo.config.formats import convert_to_current
+
+    raw = {
+        "behaviors": {
+            "CartPole": {
+                "trainer_type": "ppo",
+                "curriculum": {
+                    "measure": "reward",
+                    "thresholds": [1.0],
+                    "parameters": {"x": [0, 1]},
+                },
+            }
+        }
+    }
+    before = copy.deepcopy(raw)
+    convert_to_current(raw, None)
+    assert raw == before

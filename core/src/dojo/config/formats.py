@@ -19,6 +19,7 @@ accepts.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,7 @@ def convert_to_current(
     notices: list[str] = []
     problems = _Problems()
     origins = Origins()
-    data = dict(raw)
+    data = copy.deepcopy(dict(raw))  # the conversion edits nested sections in place
     if source_format == FLAT:
         _convert_flat_file(data, host, problems, notices, origins)
     parameters: dict[str, Any] = {}

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 from dojo.config.settings import CheckpointSettings
 from dojo.errors import RunError
+
+logger = logging.getLogger("dojo")
 
 
 def run_directory(checkpoint: CheckpointSettings) -> Path:
@@ -58,3 +64,38 @@ def initialize_path(
     if path.is_absolute() or path.parent != Path("."):
         return path
     return source / behavior_name / path
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet, innermost first."""
+    missing = []
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing.append(path)
+    return missing
+
+
+def remove_new_folders(created: list[Path]) -> None:
+    """Undo a set-up that failed or was stopped: remove the run folder if this run created it,
+    and the parents it created if they are still empty.
+
+    Before training starts the run folder only holds the players' logs (``run_logs/Player-<i>
+    .log``); a build that crashed at start-up said why in its log, so a log that is not empty is
+    moved to a temporary folder first and its new place is logged.
+    """
+    if not created:
+        return
+    logs = [p for p in sorted(created[0].glob("run_logs/Player-*.log")) if p.stat().st_size]
+    if logs:
+        kept = Path(tempfile.mkdtemp(prefix=f"dojo-{created[0].name}-player-logs-"))
+        for log in logs:
+            shutil.move(log, kept / log.name)
+        logger.warning(
+            "Nothing was trained, so no results folder is kept; the player's log is in %s",
+            kept / logs[0].name if len(logs) == 1 else kept,
+        )
+    shutil.rmtree(created[0], ignore_errors=True)
+    for parent in created[1:]:
+        with contextlib.suppress(OSError):  # not empty: another run uses it now
+            parent.rmdir()

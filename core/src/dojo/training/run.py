@@ -9,16 +9,10 @@ training has started: normal end, Ctrl+C / SIGTERM, or an environment failure.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import shutil
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -29,16 +23,25 @@ from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
 from dojo.artifacts.training_status import TrainingStatus
 from dojo.config.settings import RunOptions, TrainerSettings
 from dojo.envs.base import BehaviorSpec, Environment
-from dojo.envs.behavior_ids import parse_behavior_id
 from dojo.envs.factory import build_environment
-from dojo.errors import ConfigError, EnvError
-from dojo.interrupts import StopRequested, clear, request_stop, stop_requested
+from dojo.errors import ConfigError
+from dojo.interrupts import StopFlag, StopRequested, stop_requested
 from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
 from dojo.training.allocator import keep_freed_memory
+from dojo.training.behavior_settings import (
+    behavior_settings,
+    refuse_unimplemented,
+    warn_about_teams,
+)
 from dojo.training.checkpoints import CheckpointWriter
-from dojo.training.results import check_run_directory, initialize_path
+from dojo.training.results import (
+    check_run_directory,
+    initialize_path,
+    missing_folders,
+    remove_new_folders,
+)
 from dojo.training.trainer_controller import BehaviorRuntime, TrainerController, checkpoint_interval
 
 logger = logging.getLogger("dojo")
@@ -55,65 +58,6 @@ class RunRequest:
     dump_behavior: Callable[[TrainerSettings], dict[str, Any]]
     command_line: list[str]
     cli_options: dict[str, Any]
-
-
-class StopFlag:
-    """Set by SIGINT/SIGTERM; a second Ctrl+C raises KeyboardInterrupt to force the exit.
-
-    The request also goes to :mod:`dojo.interrupts`, which ends a wait for an environment (the
-    Editor's connection, a restarted player's) at once instead of after ``--timeout-wait``.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.saving = False
-        """Training has started: a stop saves the models."""
-
-    def __call__(self) -> bool:
-        return self.requested
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-        request_stop()
-        action = "saving and stopping" if self.saving else "stopping"
-        logger.info("Received %s: %s.", signal.Signals(signum).name, action)
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        clear()
-        previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
-            clear()
-
-
-def missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and its parents that do not exist yet, innermost first."""
-    missing = []
-    for path in (folder, *folder.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    return missing
-
-
-def remove_new_folders(created: list[Path]) -> None:
-    """Undo a set-up that failed: remove the run folder if this run created it (it then holds
-    only the players' logs), and the parents it created if they are still empty."""
-    if not created:
-        return
-    shutil.rmtree(created[0], ignore_errors=True)
-    for parent in created[1:]:
-        with contextlib.suppress(OSError):  # not empty: another run uses it now
-            parent.rmdir()
 
 
 def resolve_seed(seed: int) -> int:
@@ -163,84 +107,6 @@ def log_versions() -> None:
         dojo.__version__,
         torch.__version__,
     )
-
-
-def behavior_settings(request: RunRequest, name: str) -> TrainerSettings:
-    """Settings of a behavior the environment announced (by its name, never its team)."""
-    settings = request.options.settings_for(name)
-    if settings is not None:
-        return settings
-    if request.config_given:
-        configured = sorted(request.options.behaviors)
-        qualified = [key for key in configured if _names_behavior(key, name)]
-        hint = (
-            f" Name the section '{name}:', without the team suffix: "
-            f"'behaviors: {qualified[0]}:' is not used, as in ML-Agents."
-            if qualified
-            else ""
-        )
-        raise ConfigError(
-            f"the environment has a behavior {name!r} but the configuration file has no "
-            f"'behaviors: {name}:' section and no 'default_settings'. Configured behaviors: "
-            + (", ".join(configured) or "none")
-            + "."
-            + hint
-        )
-    logger.warning("Behavior %r has no configuration: using the default settings.", name)
-    return request.default_settings_for(name)
-
-
-#: Valid ML-Agents sections that dojo does not implement yet: a run that sets them stops.
-NOT_IMPLEMENTED_SECTIONS = {
-    "behavioral_cloning": "behavioral cloning",
-    "self_play": "self-play",
-}
-
-
-def refuse_unimplemented(options: RunOptions) -> None:
-    """Stop a run whose behaviors use a section dojo validates but cannot train with yet.
-
-    ``dojo config check`` still accepts these sections (they are valid ML-Agents settings);
-    training with them silently ignored would give the user a different agent than asked for.
-
-    Raises:
-        ConfigError: naming the first such section.
-    """
-    sections = [(f"behaviors.{name}", s) for name, s in sorted(options.behaviors.items())]
-    if options.default_settings is not None:
-        sections.insert(0, ("default_settings", options.default_settings))
-    for where, settings in sections:
-        for key, feature in NOT_IMPLEMENTED_SECTIONS.items():
-            if getattr(settings, key, None) is not None:
-                raise ConfigError(
-                    f"{where}.{key}: {feature} is not implemented in dojo yet, so this run would "
-                    f"train without it. Remove the '{key}' section to train without "
-                    f"{feature}; 'dojo config check' still validates it."
-                )
-
-
-def _names_behavior(section: str, name: str) -> bool:
-    """Whether the ``behaviors:`` key ``section`` is a fully qualified id of ``name``."""
-    try:
-        return "?" in section and parse_behavior_id(section).name == name
-    except EnvError:
-        return False
-
-
-def warn_about_teams(env: Environment, name: str, trainer_type: str) -> None:
-    """ML-Agents' warning when one behavior has several teams and no self-play: they all act
-    with, and train, one policy."""
-    teams = sorted({parse_behavior_id(qualified).team_id for qualified in env.behavior_ids(name)})
-    if len(teams) > 1:
-        logger.warning(
-            "Behavior %r has agents on %d teams (%s): your environment contains multiple teams, "
-            "but the %s trainer doesn't support adversarial games; all teams act with and train "
-            "one policy. Enable self-play to train adversarial games.",
-            name,
-            len(teams),
-            ", ".join(map(str, teams)),
-            trainer_type,
-        )
 
 
 def build_trainer(
@@ -307,9 +173,9 @@ class Run:
                     "and parameter sampling arrive in a later version of dojo.",
                     ", ".join(self.options.environment_parameters),
                 )
+            stop.saving = True
             assert self.info is not None
             self.host.hook.dojo_run_started(run=self.info)
-            stop.saving = True
             reason = "failed"
             controller = TrainerController(
                 self.env, self.behaviors, self._periodic_checkpoint, stop, self.training
@@ -344,13 +210,23 @@ class Run:
             log_versions()
             self.env.reset()
             specs = dict(self.env.behavior_specs)
-            settings = {name: behavior_settings(self.request, name) for name in specs}
+            settings = {
+                name: behavior_settings(
+                    self.options,
+                    name,
+                    config_given=self.request.config_given,
+                    default_settings_for=self.request.default_settings_for,
+                )
+                for name in specs
+            }
             # Trainers first: they can still refuse the config, and nothing is on disk yet.
             self._create_behaviors(specs, settings, device)
             if stop_requested():
                 raise StopRequested("stopped before training started")
             self._create_run_folder()
         except BaseException:
+            for runtime in self.behaviors.values():  # their update threads or processes too
+                runtime.trainer.close()
             self.env.close()
             raise
 

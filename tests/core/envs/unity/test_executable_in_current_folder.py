@@ -112,3 +112,30 @@ def test_failed_launch_keeps_an_existing_run_folder_under_force(tmp_path: Path) 
     )  # fmt: skip
     one_error(result)
     assert kept.read_text() == "earlier results"
+
+
+def test_the_log_of_a_build_that_crashed_at_start_up_is_kept(tmp_path: Path) -> None:
+    """No results folder, but the player's log (the only clue why a build crashed) is moved
+    aside and named."""
+    build = tmp_path / "Crash.x86_64"
+    build.write_text(
+        "#!/bin/sh\n"
+        'while [ $# -gt 0 ]; do [ "$1" = "-logFile" ] && echo "NullReferenceException in '
+        'Awake" > "$2"; shift; done\n'
+        "exit 3\n"
+    )
+    build.chmod(0o755)
+    result = learn_in(tmp_path, "Crash", "crash")
+    one_error(result)
+    assert not (tmp_path / "results").exists()
+    kept = [
+        Path(word.rstrip("."))
+        for line in (result.stdout + result.stderr).splitlines()
+        if "the player's log is in" in line
+        for word in line.split()
+        if word.endswith(("Player-0.log", "Player-0.log."))
+    ]
+    assert len(kept) == 1, result.stdout + result.stderr
+    assert "NullReferenceException in Awake" in kept[0].read_text()
+    kept[0].unlink()
+    kept[0].parent.rmdir()

@@ -3,7 +3,9 @@
 :class:`UnityEnvironment` drives ``num_envs`` :class:`~dojo.envs.unity.worker.UnityWorker`
 connections in lock-step: a step sends every worker its actions first and then collects every
 answer, so the environment processes simulate in parallel. The agents of a behavior over all
-workers form one batch; agent ids are ``worker_id * 2**32 + the environment's id``.
+workers form one batch; agent ids are ``worker_id * 2**32 + the environment's id`` (for a
+restarted worker, whose process counts its ids from the start again, ``(restarts * num_workers
++ worker_id) * 2**32 + id``, so no id of a dropped agent comes back).
 
 A build names its behaviors by fully qualified id, ``<BehaviorName>?team=<TeamId>``
 (:mod:`dojo.envs.behavior_ids`). The environment presents each behavior under its name; the
@@ -59,7 +61,7 @@ from dojo.errors import EnvError
 
 logger = logging.getLogger("dojo")
 
-#: Agent ids of worker ``w`` are ``w * AGENT_ID_STRIDE + id``.
+#: Agent ids of worker ``w`` are ``w * AGENT_ID_STRIDE + id`` (until it is restarted).
 AGENT_ID_STRIDE = 2**32
 
 Steps = tuple[DecisionSteps, TerminalSteps]
@@ -302,7 +304,8 @@ class UnityEnvironment(Environment):
         if rl_output.side_channel:
             for stat in read_incoming(rl_output.side_channel, where, self._warned_channels):
                 self._stats.append(EnvironmentStat(stat.key, stat.value, stat.aggregation))
-        offset = state.worker.worker_id * AGENT_ID_STRIDE
+        incarnation = len(state.restarts) * len(self._workers) + state.worker.worker_id
+        offset = incarnation * AGENT_ID_STRIDE
         steps: dict[str, Steps] = {}
         for qualified, agent_infos in rl_output.agentInfos.items():
             infos = list(agent_infos.value)
