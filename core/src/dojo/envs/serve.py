@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         client = EnvironmentClient(served, args.host, args.port, args.connect_timeout)
         logger.info("Serving %s to the trainer at %s:%d.", args.env, args.host, args.port)
         client.run()
-        logger.info("The trainer closed the connection after %d steps.", client.steps_served)
+        logger.info("The trainer ended the session after %d steps.", client.steps_served)
         return 0
     except DojoError as err:
         logger.error("error: %s", err)

@@ -15,12 +15,12 @@ from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionSpec, BehaviorSpec, DecisionSteps, ObservationSpec, TerminalSteps
 from dojo.envs.behavior_ids import parse_behavior_id, qualified_behavior_id
 from dojo.envs.unity.client import (
-    ACADEMY_NAME,
     EnvironmentClient,
     EpisodeIds,
     ServedEnvironment,
     agent_infos,
     brain_parameters,
+    sensor_names,
 )
 from dojo.envs.unity.environment import make_remote_environment
 from dojo.errors import EnvError
@@ -85,28 +85,50 @@ def test_player_fills_messages_as_a_unity_build_does() -> None:
     assert list(brain.action_spec.discrete_branch_sizes) == [3]
     # A build that knows the trainer supports hybrid actions fills no deprecated fields.
     assert not brain.vector_action_size_deprecated
-    assert ACADEMY_NAME == "AcademySingleton"
 
+    names = sensor_names(spec)
     ids = EpisodeIds()
     obs = [np.zeros((2, 2), np.float32), np.zeros((2, 1, 4, 4), np.float32)]
     decision = DecisionSteps(obs, np.zeros(2, np.float32), np.array([0, 1]), None)
     no_terminal = TerminalSteps(
         [o[:0] for o in obs], np.zeros(0, np.float32), np.zeros(0, bool), np.zeros(0, np.int64)
     )
-    first = agent_infos(decision, no_terminal, "Reach1D?team=0", ids)
+    first = agent_infos(decision, no_terminal, "Reach1D?team=0", ids, names)
     assert [i.id for i in first] == [1, 2]
     vector, image = first[0].observations
     assert list(vector.dimension_properties) == [1]  # NONE
     assert list(image.dimension_properties) == [1, 2, 2]  # NONE, translational equivariance x2
-    again = agent_infos(decision, no_terminal, "Reach1D?team=0", ids)
+    assert (vector.name, image.name) == ("VectorSensor_size2", "")  # as sensors name themselves
+    again = agent_infos(decision, no_terminal, "Reach1D?team=0", ids, names)
     assert [i.id for i in again] == [1, 2]  # same episodes, same ids
     # Agent 0's episode ends and it starts another in the same step: a build sends the
     # finished episode under its id and the new one under a new id.
     terminal = TerminalSteps(
         [o[:1] for o in obs], np.ones(1, np.float32), np.zeros(1, bool), np.array([0])
     )
-    after = agent_infos(decision, terminal, "Reach1D?team=0", ids)
+    after = agent_infos(decision, terminal, "Reach1D?team=0", ids, names)
     assert [(i.id, i.done) for i in after] == [(1, True), (3, False), (2, False)]
+
+
+def test_player_handshake_is_an_academys() -> None:
+    client = EnvironmentClient([ServedEnvironment(lambda seed: pytest.fail("not built"))])
+    handshake = client._handshake()
+    assert handshake.header.status == 200
+    init = handshake.unity_output.rl_initialization_output
+    assert init.name == "AcademySingleton"
+    assert init.package_version == "3.0.0"
+    assert init.communication_version == "1.5.0"
+    capabilities = init.capabilities
+    assert [field.name for field, value in capabilities.ListFields() if value is True] == [
+        "baseRLCapabilities",
+        "concatenatedPngObservations",
+        "compressedChannelMapping",
+        "hybridActions",
+        "trainingAnalytics",
+        "variableLengthObservation",
+        "multiAgentGroups",
+    ]
+    assert len(capabilities.DESCRIPTOR.fields) == 7
 
 
 def test_two_environments_on_one_team_with_one_behavior_name_are_refused() -> None:
@@ -226,6 +248,13 @@ def test_config_section_named_with_the_team_suffix_gets_a_hint(tmp_path: Path) -
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "behavior 'Reach1D'" in errors[0]
-    assert "Name the section 'Reach1D:', without the team suffix" in errors[0]
+    assert "behaviors.Reach1D?team=0:" in errors[0]
+    assert "rename the section to 'Reach1D:'" in errors[0]
     assert not (tmp_path / "results" / "reach").exists()
+
+
+def test_team_suffixed_section_is_refused_even_with_default_settings(tmp_path: Path) -> None:
+    config = REACH.format(name="'Reach1D?team=0'") + "default_settings: {trainer_type: ppo}\n"
+    result = learn(tmp_path, config, "gymnasium:dojo/Reach1D-v0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "rename the section to 'Reach1D:'" in result.stderr, result.stderr

@@ -141,7 +141,11 @@ class ExchangeServer:
 
     # ------------------------------------------------------------------ training thread
     def receive(
-        self, timeout: float, alive: Callable[[], str | None] | None = None, waiting_for: str = ""
+        self,
+        timeout: float,
+        alive: Callable[[], str | None] | None = None,
+        waiting_for: str = "",
+        stop_grace: float = 0.0,
     ) -> UnityMessageProto:
         """Wait for the environment's next message (the call stays parked until :meth:`reply`).
 
@@ -150,6 +154,9 @@ class ExchangeServer:
             alive: returns why the environment cannot answer any more (its process exited), or
                 ``None``; checked while waiting.
             waiting_for: what the message is, for the timeout error.
+            stop_grace: seconds the wait goes on after a stop request, so that an environment
+                busy with a step can still answer and then be closed by the protocol (0: a
+                wait for a connection ends at once).
 
         Raises:
             WorkerFailure: timeout, the environment exited or disconnected, or it closed the
@@ -158,12 +165,15 @@ class ExchangeServer:
             StopRequested: Ctrl+C or SIGTERM (:mod:`dojo.interrupts`) while nothing had arrived.
         """
         deadline = time.monotonic() + timeout
+        stop_seen: float | None = None
         while True:
             remaining = deadline - time.monotonic()
             try:
                 kind, call, data = self._inbox.get(timeout=max(0.0, min(0.25, remaining)))
             except queue.Empty:
-                if stop_requested():
+                if stop_requested() and stop_seen is None:
+                    stop_seen = time.monotonic()
+                if stop_seen is not None and time.monotonic() - stop_seen >= stop_grace:
                     raise StopRequested(
                         f"{self.where}: stopped while waiting for the environment's "
                         f"{waiting_for or 'message'}"

@@ -37,17 +37,24 @@ API_VERSION = "1.5.0"
 EDITOR_PORT = 5004
 
 
+#: Seconds a step's answer is still awaited after Ctrl+C, so a busy player can be closed by the
+#: protocol (status 400) instead of being terminated.
+STOP_GRACE_S = 5.0
+
+
+def all_capabilities() -> UnityRLCapabilitiesProto:
+    """Every capability API 1.5.0 defines (what a Unity package 3.x build reports)."""
+    names = (field.name for field in UnityRLCapabilitiesProto.DESCRIPTOR.fields)
+    return UnityRLCapabilitiesProto(**dict.fromkeys(names, True))
+
+
 def dojo_capabilities() -> UnityRLCapabilitiesProto:
-    """Everything API 1.5.0 defines: dojo supports it all."""
-    return UnityRLCapabilitiesProto(
-        baseRLCapabilities=True,
-        concatenatedPngObservations=True,
-        compressedChannelMapping=True,
-        hybridActions=True,
-        trainingAnalytics=False,
-        variableLengthObservation=False,
-        multiAgentGroups=True,
-    )
+    """What dojo's trainer supports: everything but training analytics and variable-length
+    observations."""
+    capabilities = all_capabilities()
+    capabilities.trainingAnalytics = False
+    capabilities.variableLengthObservation = False
+    return capabilities
 
 
 def check_api_version(theirs: str, where: str) -> None:
@@ -240,7 +247,9 @@ class UnityWorker:
             EnvError: a malformed or oversized message.
         """
         try:
-            return self.server.receive(self.timeout_wait, self._alive, "answer").unity_output
+            return self.server.receive(
+                self.timeout_wait, self._alive, "answer", stop_grace=STOP_GRACE_S
+            ).unity_output
         except WorkerFailure as failure:
             raise self._explained(failure) from None
 
