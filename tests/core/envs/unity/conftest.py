@@ -11,6 +11,20 @@ import pytest
 PROTOS = Path(__file__).parents[4] / "core" / "protos"
 
 
+def small_default_config(max_steps: int) -> str:
+    """A tiny PPO configuration for any behavior (``default_settings`` only): tests of how a
+    run starts and stops must not depend on what the player calls its behavior."""
+    return f"""
+default_settings:
+  trainer_type: ppo
+  hyperparameters: {{batch_size: 32, buffer_size: 64, num_epoch: 1}}
+  network_settings: {{hidden_units: 16, num_layers: 1}}
+  max_steps: {max_steps}
+  time_horizon: 16
+  summary_freq: 100
+"""
+
+
 def free_port(count: int = 1) -> int:
     """A port ``p`` such that ``p .. p + count - 1`` are free on loopback right now."""
     for _ in range(50):

@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from .conftest import free_port, small_default_config
 
 MLAGENTS_LEARN = str(Path(sys.executable).parent / "mlagents-learn")
 
 # Any behavior name: the config must not depend on what the player calls its behavior.
-CONFIG = """
-default_settings:
-  trainer_type: ppo
-  hyperparameters: {batch_size: 32, buffer_size: 64, num_epoch: 1}
-  network_settings: {hidden_units: 16, num_layers: 1}
-  max_steps: 200
-  time_horizon: 16
-  summary_freq: 100
-"""
+CONFIG = small_default_config(max_steps=200)
 
 
 def shell_player(folder: Path, name: str) -> Path:

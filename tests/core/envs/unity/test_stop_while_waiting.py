@@ -19,17 +19,9 @@ import pytest
 
 from tests.e2e.helpers import Completed, LearnProcess
 
-from .conftest import free_port, player_script
+from .conftest import free_port, player_script, small_default_config
 
-CONFIG = """
-default_settings:
-  trainer_type: ppo
-  hyperparameters: {batch_size: 32, buffer_size: 64, num_epoch: 1}
-  network_settings: {hidden_units: 16, num_layers: 1}
-  max_steps: 1000000
-  time_horizon: 16
-  summary_freq: 100
-"""
+CONFIG = small_default_config(max_steps=1000000)
 
 # Long enough that waiting it out fails the test: a stop must end the wait itself.
 TIMEOUT_WAIT = "60"
