@@ -170,3 +170,16 @@ def test_export_does_not_change_the_actor(tmp_path: Path) -> None:
     assert actor.training
     after = actor.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_export_leaves_the_global_random_stream_alone(name: str, tmp_path: Path) -> None:
+    """Tracing samples actions once; a checkpoint must not move the training's random stream
+    (it did: a run's later shuffles and samples then depended on when checkpoints fell)."""
+    spec = SPECS[name]
+    actor = _actor(spec)
+    torch.manual_seed(7)
+    expected = torch.rand(4)
+    torch.manual_seed(7)
+    export_actor(actor, spec, tmp_path / "Behavior.onnx")
+    torch.testing.assert_close(torch.rand(4), expected, rtol=0, atol=0)

@@ -171,7 +171,16 @@ def export_actor(actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathL
     tmp_name = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         wrapper = _ExportedActor(actor, behavior_spec)
-        with warnings.catch_warnings(), torch.no_grad():
+        # Tracing runs the actor once, sampling actions from torch's global generator: fork
+        # it, so that writing a checkpoint leaves the training's random stream as it was (a run
+        # otherwise depends on when its checkpoints fall, and moving them moves every later
+        # shuffle and action sample).
+        cuda_devices = sorted({p.device.index or 0 for p in actor.parameters() if p.is_cuda})
+        with (
+            torch.random.fork_rng(devices=cuda_devices),
+            warnings.catch_warnings(),
+            torch.no_grad(),
+        ):
             # The TorchScript-based exporter is deprecated in favour of dynamo=True, which emits
             # opset 18+ graphs (newer than Unity Sentis imports): its deprecation notices are
             # expected. Other warnings still show.
