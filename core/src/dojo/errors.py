@@ -24,3 +24,7 @@ class EnvError(DojoError):
 
 class RunError(DojoError):
     """The run's results folder is in a state that forbids the requested action."""
+
+
+class DivergedError(DojoError):
+    """Training produced non-finite (NaN or infinite) values; nothing built from them is saved."""

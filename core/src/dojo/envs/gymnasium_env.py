@@ -253,6 +253,7 @@ class GymnasiumEnvironment(Environment):
         self._steps: tuple[DecisionSteps, TerminalSteps] | None = None
         self._env_actions: Sequence[Any] | None = None
         self._has_been_reset = False
+        self._step_count = 0  # steps since the first reset, for error messages
         self._closed = False
 
     # -- Environment API -----------------------------------------------------------------
@@ -384,7 +385,30 @@ class GymnasiumEnvironment(Environment):
         interrupted)``."""
         decision = DecisionSteps(self._obs_codec.encode(observations), rewards, self._agent_ids)
         terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
+        self._check_finite(decision.obs, decision.reward, decision.agent_id, "")
+        if ended is not None:
+            self._check_finite(terminal.obs, terminal.reward, terminal.agent_id, "final ")
         self._steps = (decision, terminal)
+        self._step_count += 1
+
+    def _check_finite(
+        self, observations: list[np.ndarray], rewards: np.ndarray, copies: np.ndarray, kind: str
+    ) -> None:
+        """ML-Agents refuses NaN and infinite rewards; dojo refuses observations too, before
+        they reach a network's weights. One sum per array: NaN and infinities propagate."""
+        for index, array in enumerate([rewards, *observations]):
+            if np.isfinite(array.sum(dtype=np.float64)):
+                continue
+            bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+            if not bad.any():  # the sum overflowed, the values are finite
+                continue
+            row = int(np.flatnonzero(bad)[0])
+            what = f"{kind}reward" if index == 0 else f"{kind}observation {index - 1}"
+            raise EnvError(
+                f"{self._env_name}: copy {int(copies[row])} returned a non-finite {what} (NaN or "
+                f"infinite) at step {self._step_count}: {array[row].tolist()!r:.200}. dojo does "
+                "not train on non-finite data"
+            )
 
     def _terminal_steps(self, ended: list[tuple[int, Any, float, bool]]) -> TerminalSteps:
         ids, final_obs, rewards, interrupted = zip(*ended, strict=True)

@@ -17,6 +17,7 @@ warning that names every part that did not fit.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -27,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from dojo.errors import RunError
+from dojo.errors import DivergedError, RunError
 
 logger = logging.getLogger("dojo")
 
@@ -38,8 +39,20 @@ _OPTIMIZER_MISFIT = (KeyError, IndexError, RuntimeError, TypeError, ValueError)
 
 def save_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
     """Atomically write ``state`` (tensors, state dicts, numbers, strings) to ``path``; its
-    folder is created if missing. Returns the path."""
+    folder is created if missing. Returns the path.
+
+    Raises:
+        DivergedError: ``state`` holds a NaN or infinite value; nothing is written, so the
+            checkpoints saved before stay the latest ones.
+    """
     path = Path(path)
+    where = non_finite_entry(state)
+    if where is not None:
+        raise DivergedError(
+            f"training diverged: {where} holds NaN or infinite values, so {path.name} is not "
+            "written and the last good checkpoints are kept. Look for non-finite observations "
+            "or rewards, or lower the learning rate."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
@@ -54,6 +67,27 @@ def save_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
         tmp_path.unlink(missing_ok=True)
         raise
     return path
+
+
+def non_finite_entry(state: Any, prefix: str = "") -> str | None:
+    """The dotted key of the first floating-point tensor or number in ``state`` (nested dicts
+    and lists) that is NaN or infinite, or ``None``."""
+    if isinstance(state, torch.Tensor):
+        finite = not state.is_floating_point() or bool(torch.isfinite(state).all())
+        return None if finite else prefix or "the state"
+    if isinstance(state, float):
+        return None if math.isfinite(state) else prefix or "the state"
+    if isinstance(state, dict):
+        items = ((f"{prefix}.{key}" if prefix else str(key), value) for key, value in state.items())
+    elif isinstance(state, (list, tuple)):
+        items = ((f"{prefix}.{i}" if prefix else str(i), value) for i, value in enumerate(state))
+    else:
+        return None
+    for key, value in items:
+        found = non_finite_entry(value, key)
+        if found is not None:
+            return found
+    return None
 
 
 def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
