@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from dojo.envs.base import ActionSpec, ActionTuple
 from dojo.envs.gymnasium_async import AsyncGymnasiumEnvironment
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.errors import EnvError
+
+from .conftest import importable_module
 
 # Registered by the module itself, so a spawned worker that imports it (gymnasium's
 # ``module:id`` form) knows the ids too.
@@ -52,9 +53,7 @@ gym.register("Slow-v0", entry_point=Slow, max_episode_steps=500)
 @pytest.fixture
 def faulty_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The name of an importable module registering ``FailsAtStep-v0`` and ``Slow-v0``."""
-    (tmp_path / "dojo_faulty_envs.py").write_text(textwrap.dedent(FAULTY_ENVS))
-    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
-    return "dojo_faulty_envs"
+    return importable_module(tmp_path, monkeypatch, "dojo_faulty_envs", FAULTY_ENVS)
 
 
 def make(target: str, mode: str, num_envs: int = 4, seed: int = 3, timeout: int = 60):

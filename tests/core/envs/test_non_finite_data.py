@@ -4,7 +4,6 @@ non-finite weights is never written."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from dojo.envs.base import ActionTuple
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.errors import DivergedError, EnvError
 from dojo.torch_layer.checkpoint import load_state, save_state
+
+from .conftest import importable_module
 
 # Registered by the module itself, so spawned workers (async mode) know the ids too.
 BAD_ENVS = '''
@@ -57,9 +58,8 @@ gym.register("TurnsBad-v0", entry_point=TurnsBad, max_episode_steps=500)
 
 @pytest.fixture
 def bad_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    (tmp_path / "dojo_bad_envs.py").write_text(textwrap.dedent(BAD_ENVS))
-    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
-    return "dojo_bad_envs"
+    """The name of an importable module registering ``TurnsBad-v0``."""
+    return importable_module(tmp_path, monkeypatch, "dojo_bad_envs", BAD_ENVS)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
