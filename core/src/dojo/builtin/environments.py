@@ -25,7 +25,7 @@ def dojo_register_environments(registry: Registry) -> None:
     )
     registry.register(
         "unity",
-        factory="dojo.envs.unity.environment:make_unity_environment",
+        factory="dojo.envs.unity.providers:make_unity_environment",
         schema=None,
         description=(
             "Unity builds over the ML-Agents protocol (--env path/to/Build, or no --env to "
@@ -35,7 +35,7 @@ def dojo_register_environments(registry: Registry) -> None:
     )
     registry.register(
         "remote",
-        factory="dojo.envs.unity.environment:make_remote_environment",
+        factory="dojo.envs.unity.providers:make_remote_environment",
         schema=None,
         description=(
             "Environments started elsewhere that connect over the ML-Agents protocol "

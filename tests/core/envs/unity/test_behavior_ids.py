@@ -22,7 +22,7 @@ from dojo.envs.unity.client import (
     brain_parameters,
     sensor_names,
 )
-from dojo.envs.unity.environment import make_remote_environment
+from dojo.envs.unity.providers import make_remote_environment
 from dojo.errors import EnvError
 
 from .conftest import free_port, serve_script

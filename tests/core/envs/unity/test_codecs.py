@@ -14,7 +14,8 @@ from dojo.api import Aggregation
 from dojo.config.settings import EngineSettings
 from dojo.envs.unity.communicator_objects.observation_pb2 import PNG, ObservationProto
 from dojo.envs.unity.decoding import decode_observations, observation_shape
-from dojo.envs.unity.environment import RestartPolicy, parse_remote_target
+from dojo.envs.unity.environment import RestartPolicy
+from dojo.envs.unity.providers import parse_remote_target
 from dojo.envs.unity.side_channels import (
     ENGINE_CONFIGURATION,
     STATS,

@@ -12,7 +12,7 @@ import pytest
 from dojo.api import Aggregation
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
-from dojo.envs.unity.environment import make_remote_environment
+from dojo.envs.unity.providers import make_remote_environment
 
 from .conftest import PROTOS
 
