@@ -11,6 +11,7 @@ section it looks up, ``results/<run-id>/<BehaviorName>/``, ``<BehaviorName>.onnx
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,10 +39,12 @@ class BehaviorId:
     query: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_behavior_id(qualified: str) -> BehaviorId:
     """Split ``"Name?team=1&key=value"`` into the name, the team id and the query keys.
 
-    An id without ``?`` is a bare behavior name on team 0.
+    An id without ``?`` is a bare behavior name on team 0. Cached: an environment sends the same
+    few ids with every step (the result is immutable).
 
     Raises:
         EnvError: a query part that is not ``key=value``, or a team id that is not an integer.
