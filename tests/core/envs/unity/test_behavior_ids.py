@@ -258,3 +258,50 @@ def test_team_suffixed_section_is_refused_even_with_default_settings(tmp_path: P
     result = learn(tmp_path, config, "gymnasium:dojo/Reach1D-v0")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "rename the section to 'Reach1D:'" in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------------ real Unity data
+DEMO = Path("/work/shared/data/mlagents-demos/3DBall.demo")
+
+
+def demo_records(path: Path) -> tuple[str, list[tuple[int, bool]]]:
+    """The brain name and the (agent id, done) of every recorded step of a Unity .demo file
+    (layout: reference §7; the reader stops after number_steps records)."""
+    from google.protobuf.internal.decoder import _DecodeVarint32
+
+    from dojo.envs.unity.communicator_objects.agent_info_action_pair_pb2 import (
+        AgentInfoActionPairProto,
+    )
+    from dojo.envs.unity.communicator_objects.brain_parameters_pb2 import BrainParametersProto
+    from dojo.envs.unity.communicator_objects.demonstration_meta_pb2 import (
+        DemonstrationMetaProto,
+    )
+
+    data = path.read_bytes()
+
+    def record(position: int, message):  # type: ignore[no-untyped-def]
+        size, position = _DecodeVarint32(data, position)
+        message.ParseFromString(data[position : position + size])
+        return message, position + size
+
+    meta, _ = record(0, DemonstrationMetaProto())
+    brain, position = record(33, BrainParametersProto())
+    steps = []
+    for _ in range(meta.number_steps):
+        pair, position = record(position, AgentInfoActionPairProto())
+        steps.append((pair.agent_info.id, pair.agent_info.done))
+    return brain.brain_name, steps
+
+
+def test_a_real_unity_recording_names_and_numbers_agents_as_the_player_does() -> None:
+    """3DBall.demo, recorded by Unity: the behavior is '3DBall?team=0', and an agent id whose
+    episode ended never comes back (every episode has a new id), as the player sends them."""
+    brain_name, steps = demo_records(DEMO)
+    parsed = parse_behavior_id(brain_name)
+    assert (parsed.name, parsed.team_id) == ("3DBall", 0)
+    ended: set[int] = set()
+    for agent_id, done in steps:
+        assert agent_id not in ended, f"id {agent_id} came back after its episode ended"
+        if done:
+            ended.add(agent_id)
+    assert len(ended) >= 20  # the file's 22 episodes, the last one unfinished
