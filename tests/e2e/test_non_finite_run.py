@@ -3,6 +3,8 @@ checkpoint and model it leaves holds finite weights."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,9 @@ def test_nan_observation_mid_run_stops_with_one_error_and_finite_checkpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "dojo_bad_envs.py").write_text(BAD_ENVS)
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
     config = cartpole_config(checkpoint_interval=200, max_steps=3000)
     config["behaviors"] = {"TurnsBad": config["behaviors"]["CartPole"]}
     config["env_settings"] = {
@@ -43,3 +47,61 @@ def test_nan_observation_mid_run_stops_with_one_error_and_finite_checkpoints(
         for name, tensor in state["Policy"].items():
             assert torch.isfinite(tensor).all(), f"{checkpoint.name}: {name}"
     assert (tmp_path / "results" / "bad" / "TurnsBad.onnx").exists()  # the final save
+
+
+SAC_SETTINGS = {
+    "trainer_type": "sac",
+    "hyperparameters": {"batch_size": 64, "buffer_size": 5000, "buffer_init_steps": 100},
+    "network_settings": {"hidden_units": 32, "num_layers": 1},
+    "max_steps": 3000,
+    "time_horizon": 32,
+    "summary_freq": 500,
+    "checkpoint_interval": 200,
+    "keep_checkpoints": 20,
+}
+
+
+@pytest.mark.parametrize("trainer", ["ppo", "ppo-threaded", "sac"])
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_good_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trainer: str
+) -> None:
+    """A reward of 1e30 is finite, but its squared error overflows: the update's loss is
+    infinite. The run stops at that update with one error line; the checkpoints written before
+    it are kept and nothing after it is saved."""
+    (tmp_path / "dojo_bad_envs.py").write_text(BAD_ENVS)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
+    config = cartpole_config(checkpoint_interval=200, max_steps=3000, keep_checkpoints=20)
+    settings = SAC_SETTINGS if trainer == "sac" else config["behaviors"]["CartPole"]
+    settings["threaded"] = trainer == "ppo-threaded"
+    config["behaviors"] = {"TurnsBad": settings}
+    config["env_settings"] = {
+        "env_path": "gymnasium:dojo_bad_envs:TurnsBad-v0",
+        "num_envs": 4,
+        "env_args": ["what=reward", "value=1.0e+30", "at=300"],
+    }
+    write_config(tmp_path / "config.yaml", config)
+
+    completed = learn(
+        ["config.yaml", "--run-id=bad", "--results-dir=results", "--seed=3"], tmp_path
+    )
+
+    assert completed.returncode == 1, completed.describe()
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in completed.output, completed.describe()
+    assert "TurnsBad: training diverged: 'Losses/" in errors[0], completed.describe()
+    assert "was inf after the update at step" in errors[0]
+    folder = tmp_path / "results" / "bad"
+    steps = sorted(int(p.stem.split("-")[1]) for p in (folder / "TurnsBad").glob("TurnsBad-*.pt"))
+    # Copy 2's 300th step is about step 1200 of the four copies: checkpoints every 200 steps
+    # before it are kept, none after the run stopped.
+    assert steps and steps[-1] < 3000, completed.describe()
+    assert not (folder / "TurnsBad.onnx").exists()  # no final model from diverged weights
+    status = json.loads((folder / "run_logs" / "training_status.json").read_text())
+    recorded = sorted(c["steps"] for c in status["TurnsBad"]["checkpoints"])
+    assert recorded == steps
+    for checkpoint in (folder / "TurnsBad").glob("*.pt"):
+        state = torch.load(checkpoint, weights_only=True)
+        for name, tensor in state["Policy"].items():
+            assert torch.isfinite(tensor).all(), f"{checkpoint.name}: {name}"

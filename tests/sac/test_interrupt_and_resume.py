@@ -45,8 +45,9 @@ def pendulum_config(max_steps: int) -> dict[str, Any]:
 
 
 def replay(path: Path) -> dict[str, np.ndarray]:
+    """The saved transitions (without ``__step__``, the step they were saved at)."""
     with np.load(path) as archive:
-        return {name: archive[name] for name in archive.files}
+        return {name: archive[name] for name in archive.files if name != "__step__"}
 
 
 def test_ctrl_c_saves_the_replay_buffer_and_resume_continues_with_it(tmp_path: Path) -> None:

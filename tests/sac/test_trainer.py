@@ -408,7 +408,7 @@ def test_recurrent_sac_trains_checkpoints_and_resumes(tmp_path: Path) -> None:
     ):
         assert stats.peek(tag) and np.isfinite(stats.peek(tag)).all(), tag
     trainer.save_checkpoint(tmp_path / "B" / "checkpoint.pt")
-    trainer.close()  # save_replay_buffer: writes last_replay_buffer.npz
+    trainer.save_resume_files(tmp_path / "B")  # save_replay_buffer: last_replay_buffer.npz
 
     restored = make_trainer(NO_VELOCITY, settings, tmp_path / "B", seed=5)
     restored.load_checkpoint(tmp_path / "B" / "checkpoint.pt")  # as --resume does

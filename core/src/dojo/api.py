@@ -391,7 +391,7 @@ class Trainer(ABC):
     The training loop calls, in order: :meth:`act` for every batch of decision steps,
     :meth:`process_trajectories` whenever trajectories are cut, :meth:`advance` after that
     (update when ready), :meth:`end_episodes` when agents finished an episode, and
-    :meth:`save_checkpoint` / :meth:`export_onnx` at checkpoints.
+    :meth:`save_checkpoint` / :meth:`export_onnx` / :meth:`save_resume_files` at checkpoints.
     """
 
     def __init__(
@@ -434,6 +434,18 @@ class Trainer(ABC):
     def export_onnx(self, path: Path) -> None:
         """Export the policy to ONNX with ML-Agents' input and output names."""
 
+    def save_resume_files(self, folder: Path) -> list[Path]:
+        """Write state that ``--resume`` needs besides the checkpoint and that is too large to
+        copy into every ``<Behavior>-<step>.pt`` (an off-policy trainer's replay buffer) into
+        ``folder`` (the behavior's artifact folder); returns the files written.
+
+        Called at every checkpoint, after ``<Behavior>-<step>.pt`` and its ONNX model and just
+        before ``checkpoint.pt`` is replaced. Each file must be written atomically and record
+        :attr:`step`; :meth:`load_checkpoint` loads it only when that step is the checkpoint's,
+        and says so when it is not (a run killed between the two writes). Nothing by default.
+        """
+        return []
+
     def end_episodes(self, agent_ids: np.ndarray) -> None:  # noqa: B027
         """Forget per-agent state kept between steps (a recurrent policy's memories) for
         ``agent_ids`` ``[n]``, whose episodes ended: called by the training loop with the
@@ -470,8 +482,10 @@ class Trainer(ABC):
         return misfits
 
     def close(self) -> None:  # noqa: B027
-        """Stop background work and persist end-of-run state (e.g. a replay buffer); called
-        once at the end of the run, after the final checkpoint."""
+        """Stop background work; called once at the end of the run, after the final checkpoint
+        (or after a failure that left no checkpoint to write). State that must survive belongs
+        in :meth:`save_checkpoint` / :meth:`save_resume_files`, written with each checkpoint,
+        not here: a run that is killed never gets here."""
 
     @property
     def threaded(self) -> bool:

@@ -28,3 +28,19 @@ class RunError(DojoError):
 
 class DivergedError(DojoError):
     """Training produced non-finite (NaN or infinite) values; nothing built from them is saved."""
+
+
+class ResultsWriteError(DojoError):
+    """A file of the run's results could not be written (a full disk, a read-only or removed
+    folder); the files written before it are intact."""
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    """``text`` cut to about ``limit`` characters for a message, saying how long it was.
+
+    A value echoed in an error (a run id, an unknown key, a bad number) can be megabytes long;
+    the message shows its start, an ellipsis and its length: ``'aaaa…' (52428800 characters)``.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"

@@ -10,7 +10,7 @@ import pytest
 
 import dojo
 from dojo.api import CheckpointInfo
-from dojo.artifacts.training_status import TrainingStatus
+from dojo.artifacts.training_status import TrainingStatus, delete_checkpoint_files
 from dojo.errors import RunError
 
 
@@ -70,19 +70,25 @@ def test_layout_and_round_trip(tmp_path: Path) -> None:
     assert loaded.final_checkpoint("Walker") is None
 
 
-def test_keep_checkpoints_deletes_oldest_files(tmp_path: Path) -> None:
+def test_keep_checkpoints_drops_oldest_files(tmp_path: Path) -> None:
     status = TrainingStatus()
-    deleted = []
+    dropped = []
     for step in (100, 200, 300, 400):
-        deleted += status.add_checkpoint(
+        dropped += status.add_checkpoint(
             "3DBall", make_checkpoint(tmp_path, step), keep_checkpoints=2
         )
-    assert deleted == [
-        tmp_path / "3DBall-100.onnx",
-        tmp_path / "3DBall-100.pt",
-        tmp_path / "3DBall-200.onnx",
-        tmp_path / "3DBall-200.pt",
-    ]
+    # Recording deletes nothing (the status is saved first); the caller deletes what it drops.
+    assert len(list(tmp_path.iterdir())) == 8
+    assert (
+        delete_checkpoint_files(dropped)
+        == dropped
+        == [
+            tmp_path / "3DBall-100.onnx",
+            tmp_path / "3DBall-100.pt",
+            tmp_path / "3DBall-200.onnx",
+            tmp_path / "3DBall-200.pt",
+        ]
+    )
     assert [entry["steps"] for entry in status.checkpoints("3DBall")] == [300, 400]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "3DBall-300.onnx",
@@ -98,9 +104,8 @@ def test_keep_checkpoints_zero_keeps_all_and_missing_files_are_skipped(tmp_path:
         assert status.add_checkpoint("3DBall", make_checkpoint(tmp_path, step), 0) == []
     assert len(status.checkpoints("3DBall")) == 3
     (tmp_path / "3DBall-1.onnx").unlink()
-    assert status.add_checkpoint("3DBall", make_checkpoint(tmp_path, 4), 3) == [
-        tmp_path / "3DBall-1.pt"
-    ]
+    dropped = status.add_checkpoint("3DBall", make_checkpoint(tmp_path, 4), 3)
+    assert delete_checkpoint_files(dropped) == [tmp_path / "3DBall-1.pt"]
 
 
 def test_checkpoint_without_onnx(tmp_path: Path) -> None:
@@ -120,7 +125,7 @@ def test_resumed_list_keeps_pruning_old_run_files(tmp_path: Path) -> None:
     first.save(path)
 
     resumed = TrainingStatus.load(path)
-    resumed.add_checkpoint("3DBall", make_checkpoint(tmp_path, 300), 2)
+    delete_checkpoint_files(resumed.add_checkpoint("3DBall", make_checkpoint(tmp_path, 300), 2))
     assert not (tmp_path / "3DBall-100.pt").exists()
     assert [entry["steps"] for entry in resumed.checkpoints("3DBall")] == [200, 300]
 

@@ -270,13 +270,26 @@ REFUSED = {
     "toplevel__trainer_config+wall_jump__upgraded.yaml": "are written as '- Lesson0:'",
     "synthetic__default_settings_type_switch.yaml": "behaviors.Walker.hyperparameters.beta, "
     "behaviors.Walker.hyperparameters.epsilon: unknown key",
-    "toplevel__offline_bc_config.yaml": "unknown trainer type 'offline_bc'",
 }
+
+#: Refused when read: ML-Agents' offline_bc file gives sequence_length twice (16, then 32), of
+#: which PyYAML silently kept the second.
+DUPLICATE_KEY_FILE = "toplevel__offline_bc_config.yaml"
 
 
 def test_every_rejected_file_is_classified() -> None:
     names = {p.name for p in REJECTED.glob("*.yaml")}
-    assert names == set(ACCEPTED_ON_PURPOSE) | set(REFUSED)
+    assert names == set(ACCEPTED_ON_PURPOSE) | set(REFUSED) | {DUPLICATE_KEY_FILE}
+
+
+def test_a_file_with_a_duplicate_key_is_refused_naming_it_and_its_lines(full_host) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _resolve(REJECTED / DUPLICATE_KEY_FILE, full_host)
+    assert str(caught.value) == (
+        f"{REJECTED / DUPLICATE_KEY_FILE}: line 40, column 5: invalid YAML: the key "
+        "'sequence_length' is given twice in the same mapping (lines 37 and 40); only one can "
+        "hold. Remove or rename one of them"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ACCEPTED_ON_PURPOSE))
@@ -327,9 +340,13 @@ def test_old_format_file_converts(path: Path, full_host) -> None:
     assert options.behaviors
 
 
-def test_offline_bc_is_refused_with_the_installed_trainers(host) -> None:
+def test_offline_bc_is_refused_with_the_installed_trainers(host, tmp_path: Path) -> None:
+    original = (OLD_FORMAT / "toplevel__offline_bc_config.yaml").read_text(encoding="utf-8")
+    # without its duplicate key (sequence_length: 16 and 32), which is refused first
+    path = tmp_path / "offline_bc_config.yaml"
+    path.write_text(original.replace("    sequence_length: 16\n", "", 1), encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
-        _resolve(OLD_FORMAT / "toplevel__offline_bc_config.yaml", host)
+        _resolve(path, host)
     assert "unknown trainer type 'offline_bc'. Installed: ppo." in str(caught.value)
 
 

@@ -5,6 +5,12 @@ while a run is alive and must survive a kill or a full disk at any moment: ``--r
 them back. Each write goes to a temporary file in the same folder (so the final rename never
 crosses a file system), is flushed and fsynced, then renamed over the target with
 :func:`os.replace`, which is atomic on POSIX and Windows.
+
+Every writer of run artifacts (this module, checkpoints, ONNX exports, replay buffers) names its
+temporary file ``.<target name>.<random>.tmp``: a process killed mid-write leaves such a file,
+and :func:`remove_temporary_files` clears them when the run is resumed.
+:func:`reporting_write_errors` turns a failed write (a full disk, a read-only folder) into one
+:class:`~dojo.errors.ResultsWriteError`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,11 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from dojo.errors import ResultsWriteError
+
+#: Temporary files of interrupted writes: ``.<target name>.<random>.tmp``.
+TEMPORARY_FILE_PATTERN = ".*.tmp"
 
 
 @contextlib.contextmanager
@@ -90,3 +101,60 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_temporary_files(folder: Path) -> list[Path]:
+    """Delete the temporary files that interrupted writes left anywhere under ``folder``.
+
+    Only names of the form ``.<name>.<random>.tmp`` are touched. Returns the files deleted.
+    """
+    removed = []
+    for path in sorted(Path(folder).rglob(TEMPORARY_FILE_PATTERN)):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def os_error_of(err: BaseException) -> OSError | None:
+    """The :class:`OSError` behind ``err``: ``err`` itself or one in its chain of causes.
+
+    ``torch.save`` reports a full disk as a ``RuntimeError`` raised while handling the
+    ``OSError``; this finds the ``OSError`` either way.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def write_error_message(err: OSError, what: str) -> str:
+    """``could not write <what>: <reason>`` (the reason without Python's ``[Errno N]``)."""
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"could not write {what}: {reason}"
+
+
+@contextlib.contextmanager
+def reporting_write_errors(what: str, hint: str = "") -> Iterator[None]:
+    """Turn a failed write inside the block into one :class:`~dojo.errors.ResultsWriteError`.
+
+    Any exception caused by an :class:`OSError` (a full disk, a read-only or removed folder,
+    quota, I/O error) becomes ``could not write <what>: <reason>. <hint>``; other exceptions
+    pass unchanged.
+    """
+    try:
+        yield
+    except ResultsWriteError:
+        raise
+    except Exception as err:
+        cause = os_error_of(err)
+        if cause is None:
+            raise
+        message = write_error_message(cause, what)
+        raise ResultsWriteError(f"{message}. {hint}" if hint else message) from err

@@ -18,7 +18,9 @@ versions that wrote it::
     }
 
 ``auxillary`` is misspelt on purpose: it is ML-Agents' key, and ML-Agents tools read it.
-The checkpoint list also decides which old checkpoint files to delete (``keep_checkpoints``).
+The checkpoint list also decides which old checkpoint files to delete (``keep_checkpoints``),
+after the status that no longer lists them was saved; a file of the behavior's folder that the
+saved status does not list was left by an interrupted checkpoint (``--resume`` removes it).
 """
 
 from __future__ import annotations
@@ -65,6 +67,30 @@ def checkpoint_entry(checkpoint: CheckpointInfo) -> dict[str, Any]:
     }
 
 
+def entry_files(entry: dict[str, Any]) -> list[str]:
+    """The files of a checkpoint entry: its ``file_path`` then its auxiliary files."""
+    return [entry["file_path"], *entry.get("auxillary_file_paths", [])]
+
+
+def delete_checkpoint_files(paths: list[Path]) -> list[Path]:
+    """Delete checkpoint files no longer listed in the saved status; files already gone are
+    skipped, a file that cannot be deleted is left with a warning (``--resume`` tries again).
+    Returns the files deleted."""
+    deleted: list[Path] = []
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            logger.debug("Checkpoint at %s could not be found.", path)
+            continue
+        except OSError as err:
+            logger.warning("Could not delete the old checkpoint %s: %s", path, err.strerror or err)
+            continue
+        logger.debug("Removed checkpoint model %s.", path)
+        deleted.append(path)
+    return deleted
+
+
 def _metadata() -> dict[str, str]:
     import dojo
 
@@ -97,8 +123,8 @@ class TrainingStatus:
         resumes, but lessons, ELO and the checkpoint list start over).
 
         Raises:
-            RunError: the file is not valid JSON or has no ``metadata`` (written by an
-                incompatible version).
+            RunError: the file cannot be read, is not UTF-8 JSON, has no ``metadata`` (written
+                by an incompatible version) or holds entries of the wrong type.
         """
         status = cls()
         try:
@@ -108,9 +134,16 @@ class TrainingStatus:
                 "Training status file %s not found. Not all functions will resume properly.", path
             )
             return status
+        except UnicodeDecodeError as err:
+            raise RunError(
+                f"{path}: not a valid training status file (not UTF-8 text: {err.reason} at "
+                f"byte {err.start}). {_REPAIR_HINT}"
+            ) from err
+        except OSError as err:
+            raise RunError(f"{path}: cannot be read: {err.strerror or err}") from err
         try:
             loaded = json.loads(text)
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, RecursionError) as err:
             raise RunError(f"{path}: not a valid training status file: {err}") from err
         if not isinstance(loaded, dict) or not isinstance(loaded.get(METADATA), dict):
             raise RunError(
@@ -118,6 +151,9 @@ class TrainingStatus:
                 "of ML-Agents or dojo. Start a new run id, or use --initialize-from to keep "
                 "the weights only."
             )
+        problem = _type_problem(loaded)
+        if problem is not None:
+            raise RunError(f"{path}: not a valid training status file: {problem}. {_REPAIR_HINT}")
         _check_compatibility(path, loaded[METADATA])
         status._state.update(loaded)
         return status
@@ -152,14 +188,16 @@ class TrainingStatus:
     def add_checkpoint(
         self, behavior: str, checkpoint: CheckpointInfo, keep_checkpoints: int
     ) -> list[Path]:
-        """Record a new checkpoint and delete the oldest beyond ``keep_checkpoints``.
+        """Record a new checkpoint and drop the oldest beyond ``keep_checkpoints`` from the list.
 
-        The files of a dropped checkpoint (its ``.onnx`` and its ``.pt``) are deleted from disk;
-        files already gone are skipped. ``keep_checkpoints <= 0`` keeps every checkpoint, as in
-        ML-Agents.
+        Nothing is deleted here: the caller saves the status first and then deletes the files
+        returned (:func:`delete_checkpoint_files`), so that a run killed in between never
+        leaves a status that lists deleted files. ``keep_checkpoints <= 0`` keeps every
+        checkpoint, as in ML-Agents.
 
         Returns:
-            The files deleted, oldest checkpoint first.
+            The files of the dropped checkpoints (each ``.onnx`` then its ``.pt``), oldest
+            first.
         """
         with self._lock:
             checkpoints = self._state.setdefault(behavior, {}).setdefault(CHECKPOINTS, [])
@@ -168,18 +206,17 @@ class TrainingStatus:
             if keep_checkpoints > 0:
                 while len(checkpoints) > keep_checkpoints:
                     dropped.append(checkpoints.pop(0))
-        deleted: list[Path] = []
-        for entry in dropped:
-            for file_path in [entry["file_path"], *entry.get("auxillary_file_paths", [])]:
-                path = Path(file_path)
-                try:
-                    path.unlink()
-                except FileNotFoundError:
-                    logger.debug("Checkpoint at %s could not be found.", path)
-                    continue
-                logger.debug("Removed checkpoint model %s.", path)
-                deleted.append(path)
-        return deleted
+        return [Path(file) for entry in dropped for file in entry_files(entry)]
+
+    def listed_files(self, behavior: str) -> set[str]:
+        """Names (without folders) of every file ``behavior``'s checkpoint entries and final
+        checkpoint refer to."""
+        with self._lock:
+            state = self._state.get(behavior, {})
+            entries = [*state.get(CHECKPOINTS, [])]
+            if state.get(FINAL_CHECKPOINT) is not None:
+                entries.append(state[FINAL_CHECKPOINT])
+            return {Path(file).name for entry in entries for file in entry_files(entry)}
 
     def set_final_checkpoint(self, behavior: str, checkpoint: CheckpointInfo) -> None:
         """Record ``behavior``'s final model (``results/<run-id>/<Behavior>.onnx``)."""
@@ -202,6 +239,66 @@ class TrainingStatus:
         """The value stored by :meth:`set_field` (or loaded from the file), else ``default``."""
         with self._lock:
             return self._state.get(category, {}).get(key, default)
+
+
+_REPAIR_HINT = (
+    "Restore the file from a backup, delete it to resume without it (the checkpoint list, "
+    "lessons and ELO start over), or use --force to start the run again"
+)
+
+
+def _type_problem(loaded: dict[str, Any]) -> str | None:
+    """What in a loaded status has the wrong type (``"CartPole.checkpoints[0].steps: expected
+    an integer, found str"``), or ``None``."""
+    for category, value in loaded.items():
+        if not isinstance(value, dict):
+            return f"{category}: expected an object, found {_json_type(value)}"
+        if category == METADATA:
+            continue
+        checkpoints = value.get(CHECKPOINTS, [])
+        if not isinstance(checkpoints, list):
+            return f"{category}.{CHECKPOINTS}: expected a list, found {_json_type(checkpoints)}"
+        for index, entry in enumerate(checkpoints):
+            problem = _entry_problem(entry)
+            if problem is not None:
+                return f"{category}.{CHECKPOINTS}[{index}]{problem}"
+        final = value.get(FINAL_CHECKPOINT)
+        problem = None if final is None else _entry_problem(final)
+        if problem is not None:
+            return f"{category}.{FINAL_CHECKPOINT}{problem}"
+        for key, kind, name in ((LESSON_NUM, int, "an integer"), (ELO, (int, float), "a number")):
+            found = value.get(key)
+            if key in value and (not isinstance(found, kind) or isinstance(found, bool)):
+                return f"{category}.{key}: expected {name}, found {_json_type(found)}"
+    return None
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """``.<key>: expected ..., found ...`` for a checkpoint entry of the wrong shape."""
+    if not isinstance(entry, dict):
+        return f": expected an object, found {_json_type(entry)}"
+    steps = entry.get("steps")
+    if not isinstance(steps, int) or isinstance(steps, bool):
+        return f".steps: expected an integer, found {_json_type(steps)}"
+    if not isinstance(entry.get("file_path"), str):
+        return f".file_path: expected a string, found {_json_type(entry.get('file_path'))}"
+    auxiliary = entry.get("auxillary_file_paths", [])
+    if not isinstance(auxiliary, list) or not all(isinstance(p, str) for p in auxiliary):
+        return ".auxillary_file_paths: expected a list of strings"
+    for key in ("reward", "creation_time"):
+        found = entry.get(key)
+        if found is not None and (not isinstance(found, (int, float)) or isinstance(found, bool)):
+            return f".{key}: expected a number, found {_json_type(found)}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names.update({list: "a list", dict: "an object"})
+    return names.get(type(value), type(value).__name__)
 
 
 def _check_compatibility(path: str | os.PathLike[str], saved: dict[str, Any]) -> None:

@@ -39,7 +39,8 @@ def dojo_register_environments(registry: Registry) -> None:
         schema=None,
         description=(
             "Environments started elsewhere that connect over the ML-Agents protocol "
-            "(remote:[HOST][:PORT]; e.g. python -m dojo.envs.serve on another machine)."
+            "(remote:HOST[:PORT] or remote::PORT; e.g. python -m dojo.envs.serve on another "
+            "machine)."
         ),
         run_context=True,
     )

@@ -14,9 +14,10 @@ import argparse
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import dojo
+from dojo.errors import ConfigError, shorten
 
 if TYPE_CHECKING:
     from dojo.plugin_host import PluginHost
@@ -140,11 +141,24 @@ class _Gone(argparse.Action):
         parser.error(f"{option} was removed in ML-Agents 0.17+: {_REMOVED_FLAGS[str(option)]}.")
 
 
+class CommandLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are user errors like any other.
+
+    argparse prints its usage and exits with status 2; dojo's commands promise one
+    ``error: ...`` line and status 1 (``docs/cli.md``), so :meth:`error` raises a
+    :class:`~dojo.errors.ConfigError` for the command's error handler to print. ``--help`` and
+    ``--version`` still print and exit with 0.
+    """
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        raise ConfigError(f"{shorten(message, 300)} (see '{self.prog} --help')")
+
+
 def build_parser(
     host: PluginHost | None = None, prog: str = "mlagents-learn"
 ) -> argparse.ArgumentParser:
     """The ``mlagents-learn`` parser; plugins add options through ``dojo_add_cli_options``."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog=prog,
         description="Train reinforcement-learning agents (Unity ML-Agents compatible).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -400,7 +414,9 @@ def parse_learn_args(
     """Parse an ``mlagents-learn`` command line (``argv`` without the program name).
 
     Deprecated flags warn: ``--load`` acts as ``--resume``; ``--train`` does nothing.
-    Invalid flags exit with status 2 and a usage message (argparse).
+
+    Raises:
+        ConfigError: an unknown flag, a flag without its value, or a value of the wrong type.
     """
     parser = build_parser(host, prog=prog)
     namespace = parser.parse_args(list(argv) if argv is not None else None)

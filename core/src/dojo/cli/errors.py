@@ -6,7 +6,12 @@ import logging
 import sys
 import traceback
 
-from dojo.errors import DojoError
+from dojo.errors import DojoError, shorten
+
+#: Longest line of an error message printed (a value echoed in full can be megabytes long).
+MAX_LINE = 1000
+#: Most lines of an error message printed (a file can hold thousands of problems).
+MAX_LINES = 50
 
 
 def setup_logging(debug: bool) -> None:
@@ -29,7 +34,18 @@ def report_error(err: BaseException, debug: bool) -> int:
     if debug:
         traceback.print_exception(err)
     if isinstance(err, DojoError):
-        print(f"error: {err}", file=sys.stderr)
+        text = str(err)
     else:
-        print(f"error: {type(err).__name__}: {err} (run with --debug for details)", file=sys.stderr)
+        text = f"{type(err).__name__}: {err} (run with --debug for details)"
+    print(f"error: {bounded(text)}", file=sys.stderr)
     return 1
+
+
+def bounded(message: str) -> str:
+    """``message`` with each line cut to :data:`MAX_LINE` characters and at most
+    :data:`MAX_LINES` lines (the rest counted), so no input is echoed in full."""
+    lines = [shorten(line, MAX_LINE) for line in message.splitlines() or [""]]
+    if len(lines) > MAX_LINES:
+        hidden = len(lines) - MAX_LINES
+        lines = [*lines[:MAX_LINES], f"(and {hidden} more lines)"]
+    return "\n".join(lines)

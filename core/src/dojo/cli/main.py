@@ -20,8 +20,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dojo.cli.arguments import CommandLineParser
 from dojo.cli.errors import report_error
-from dojo.errors import DojoError
+from dojo.errors import ConfigError, DojoError
 
 if TYPE_CHECKING:
     from dojo.plugin_host import PluginHost
@@ -40,7 +41,7 @@ def _setup_logging(debug: bool) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dojo`` parser (``config check`` arguments are parsed by the learn parser)."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="dojo", description="Inspect dojo's plugins and configuration files."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -116,18 +117,19 @@ def _config_check(argv: list[str]) -> int:
     from dojo.config.loader import dump_run_options, dump_yaml, load_run_options
     from dojo.plugin_host import load_plugins
 
-    if not argv or argv[0] in ("-h", "--help"):
+    if argv and argv[0] in ("-h", "--help"):
         print(
             "usage: dojo config check FILE [mlagents-learn flags]\n\n"
             "Validate FILE as 'mlagents-learn FILE [flags]' would, without training, and print "
             "the resolved configuration as YAML.\nExit status: 0 if valid, 1 if not."
         )
-        return 0 if argv else 2
+        return 0
     host = load_plugins()
     args = parse_learn_args(argv, host, prog="dojo config check")
     if args.config_path is None:
-        print("error: dojo config check needs a configuration FILE.", file=sys.stderr)
-        return 2
+        raise ConfigError(
+            "dojo config check needs a configuration FILE (see 'dojo config check --help')."
+        )
     options = load_run_options(args.config_path, args.overrides, host)
     print(dump_yaml(dump_run_options(options)), end="")
     return 0

@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from dojo.config import settings
 from dojo.config.fields import UNKNOWN_KEY, DescribedField, Text, describe_value
-from dojo.errors import PluginError
+from dojo.errors import PluginError, shorten
 
 if TYPE_CHECKING:
     from dojo.plugin_host import PluginHost
@@ -74,7 +74,7 @@ class TrainerTypeField(Text):
         name = super()._deserialize(value, attr, data, **kwargs)
         host = _host(self)
         if name not in host.registry("trainers"):
-            raise ValidationError(host.unknown_message("trainers", name))
+            raise ValidationError(host.unknown_message("trainers", shorten(name)))
         return name
 
 
@@ -156,7 +156,7 @@ class RewardSignalsField(DescribedField, fields.Field):
             config = {} if config is None else config
             entry = host.registry("reward_signals").get(name)
             if entry is None:
-                errors[name] = [host.unknown_message("reward_signals", name)]
+                errors[name] = [host.unknown_message("reward_signals", shorten(name))]
                 continue
             if not isinstance(config, Mapping):
                 errors[name] = [f"expected a mapping of keys, got {describe_value(config)}."]
@@ -201,8 +201,14 @@ class RewardSignalsField(DescribedField, fields.Field):
         size = plain.get(ENCODING_SIZE) if isinstance(plain, Mapping) else None
         if size is None or "network_settings" in config:
             return loaded
+        from dojo.config.schemas import network_size_problem
+
         network = loaded.get("network_settings", settings.NetworkSettings())
-        return {**loaded, "network_settings": dataclasses.replace(network, hidden_units=size)}
+        network = dataclasses.replace(network, hidden_units=size)
+        problem = network_size_problem(network)
+        if problem is not None:
+            raise ValidationError({name: {ENCODING_SIZE: [problem]}})
+        return {**loaded, "network_settings": network}
 
     @staticmethod
     def _load_own(entry: ComponentEntry, own: dict[str, Any]) -> Any:
@@ -220,7 +226,7 @@ class RewardSignalsField(DescribedField, fields.Field):
         return value
 
 
-def _load_trainer_settings(field: fields.Field, value: Any) -> settings.TrainerSettings:
+def _load_trainer_settings(field: fields.Field, value: Any, where: str) -> settings.TrainerSettings:
     from dojo.config.schemas import TrainerSettingsSchema
 
     if not isinstance(value, Mapping):
@@ -228,7 +234,7 @@ def _load_trainer_settings(field: fields.Field, value: Any) -> settings.TrainerS
             f"expected a mapping of trainer settings, got {describe_value(value)}. Write the "
             "behavior's settings under its name (at least 'trainer_type: ppo'), or remove it."
         )
-    schema = TrainerSettingsSchema(host=_host(field), notices=_notices(field))
+    schema = TrainerSettingsSchema(host=_host(field), notices=_notices(field), where=where)
     return schema.load(dict(value))
 
 
@@ -238,7 +244,7 @@ class TrainerSettingsField(DescribedField, fields.Field):
     yaml_type = "mapping"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        return _load_trainer_settings(self, value)
+        return _load_trainer_settings(self, value, "default_settings")
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
@@ -260,7 +266,9 @@ class BehaviorsField(DescribedField, fields.Field):
         errors: dict[str, Any] = {}
         for name, config in value.items():
             try:
-                result[str(name)] = _load_trainer_settings(self, config)
+                result[str(name)] = _load_trainer_settings(
+                    self, config, f"behaviors.{shorten(str(name))}"
+                )
             except ValidationError as err:
                 errors[str(name)] = err.messages
         if errors:

@@ -19,27 +19,53 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
 
+from dojo.errors import shorten
+
 #: Placeholder marshmallow stores for an unknown key; rewritten by StrictSchema.handle_error.
 UNKNOWN_KEY = "__dojo_unknown_key__"
 
 
+#: Largest whole number a setting may hold: torch, numpy and the files dojo writes keep
+#: counts and sizes in 64-bit integers.
+INT64_MAX = 2**63 - 1
+
+
 def describe_value(value: Any) -> str:
-    """A short rendering of a YAML value for error messages (``'abc'``, ``2.5``, ``null``)."""
+    """A short rendering of a YAML value for error messages (``'abc'``, ``2.5``, ``null``);
+    long text is cut (:func:`dojo.errors.shorten`), so a megabyte value is not echoed."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return repr(value)
+        return shorten(repr(value))
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, (list, tuple)):
         return "a list"
-    return str(value)
+    return shorten(str(value))
+
+
+class Shortened:
+    """A value that formats as its shortened ``str`` or ``repr`` (for ``message.format``)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return shorten(str(self.value))
+
+    def __repr__(self) -> str:
+        return shorten(repr(self.value))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 def did_you_mean(name: str, candidates: Sequence[str]) -> str:
     """``" Did you mean 'x'?"`` for the closest candidate, or an empty string."""
+    if len(name) > 200:  # difflib indexes every character: not for a megabyte of text
+        return ""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" Did you mean {matches[0]!r}?" if matches else ""
 
@@ -100,7 +126,9 @@ class Integer(DescribedField, fields.Field):
 
     Accepts ``5``, ``5.0`` and numeric text such as ``"3e7"`` (YAML 1.1 reads ``3e7`` and
     ``5.0e5`` as strings). With ``truncate=True`` the value is ``int(float(x))`` like ML-Agents'
-    ``max_steps``, so ``5.5`` becomes 5; otherwise a fractional value is an error.
+    ``max_steps``, so ``5.5`` becomes 5; otherwise a fractional value is an error. A value
+    beyond ±(2**63 - 1) is an error: nothing dojo does counts that far, and torch and numpy
+    would fail on it later with a traceback.
     """
 
     yaml_type = "integer"
@@ -114,7 +142,7 @@ class Integer(DescribedField, fields.Field):
         if isinstance(value, bool):
             raise ValidationError(f"expected a whole number, got {describe_value(value)}.")
         if isinstance(value, int):
-            return value
+            return self._in_range(value, value)
         number: float | None = None
         if isinstance(value, float):
             number = value
@@ -130,7 +158,16 @@ class Integer(DescribedField, fields.Field):
                 f"expected a whole number, got {describe_value(value)}. Round it to "
                 f"{math.floor(number)} or {math.ceil(number)}."
             )
-        return int(number)
+        return self._in_range(int(number), value)
+
+    @staticmethod
+    def _in_range(number: int, value: Any) -> int:
+        if abs(number) > INT64_MAX:
+            raise ValidationError(
+                f"expected a whole number within ±{INT64_MAX} (2**63 - 1), got "
+                f"{describe_value(value)}."
+            )
+        return number
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
@@ -258,18 +295,24 @@ class RawMapping(DescribedField, fields.Field):
 
 
 class AtLeast:
-    """``value >= minimum``."""
+    """``value >= minimum``; with ``maximum``, also ``value <= maximum`` (a bound that only
+    absurd values reach, such as the largest int32 a Unity message can carry)."""
 
-    def __init__(self, minimum: float, hint: str = "") -> None:
+    def __init__(self, minimum: float, hint: str = "", maximum: float | None = None) -> None:
         self.minimum = minimum
         self.hint = hint
+        self.maximum = maximum
 
     def __call__(self, value: Any) -> None:
         if value is not None and value < self.minimum:
             fix = self.hint or f"Use {self.minimum} or more."
             raise ValidationError(f"must be ≥ {self.minimum}, got {value}. {fix}")
+        if value is not None and self.maximum is not None and value > self.maximum:
+            raise ValidationError(f"must be ≤ {self.maximum}, got {value}.")
 
     def describe(self) -> str:
+        if self.maximum is not None:
+            return f"≥ {self.minimum}, ≤ {self.maximum}"
         return f"≥ {self.minimum}"
 
 
@@ -334,10 +377,60 @@ class Check:
 
     def __call__(self, value: Any) -> None:
         if value is not None and not self.predicate(value):
-            raise ValidationError(self.message.format(value=value))
+            raise ValidationError(self.message.format(value=Shortened(value)))
 
 
 def constraint_text(field: fields.Field) -> str:
     """The constraints of ``field`` in words (``≥ 1``, ``one of linear, constant``)."""
     parts = [v.describe() for v in field.validators if hasattr(v, "describe")]
     return "; ".join(parts)
+
+
+class SafeName:
+    """A name that becomes one folder under another (a run id): never a path of its own.
+
+    Allowed: 1 to :attr:`MAX_LENGTH` characters, no ``/`` or ``\\``, no control character
+    (newline, tab, NUL, ...), not ``.`` or ``..``, no space at either end.
+    """
+
+    MAX_LENGTH = 128
+    RULE = (
+        "1 to 128 characters, none of them '/', '\\' or a control character (newline, tab, "
+        "NUL, ...), not '.' or '..', and no space at either end"
+    )
+
+    def __init__(self, hint: str = "") -> None:
+        self.hint = hint
+
+    def describe(self) -> str:
+        return "a safe folder name"
+
+    @classmethod
+    def problem(cls, name: str) -> str | None:
+        """Why ``name`` is not a safe folder name, or ``None`` when it is."""
+        if not name.strip():
+            return "is empty"
+        if len(name) > cls.MAX_LENGTH:
+            return f"is {len(name)} characters long (at most {cls.MAX_LENGTH})"
+        if name in (".", ".."):
+            return "names the current or the parent folder"
+        for char in ("/", "\\"):
+            if char in name:
+                return f"holds a {char!r}, which would make it a path"
+        control = next((c for c in name if ord(c) < 32 or 127 <= ord(c) < 160), None)
+        if control is not None:
+            return f"holds the control character {control!r}"
+        if name != name.strip():
+            return "starts or ends with a space"
+        return None
+
+    def __call__(self, value: Any) -> None:
+        if value is None:
+            return
+        problem = self.problem(str(value))
+        if problem is not None:
+            hint = f" {self.hint}" if self.hint else ""
+            raise ValidationError(
+                f"must be a safe folder name, but {describe_value(value)} {problem}: use "
+                f"{self.RULE}.{hint}"
+            )

@@ -2,7 +2,8 @@
 
 The steps, in order (ML-Agents' ``RunOptions.from_argparse``):
 
-1. :func:`read_yaml` reads the file (``yaml.safe_load``).
+1. :func:`read_yaml` reads the file (``yaml.safe_load``'s loader, refusing duplicate keys and
+   nesting deeper than :data:`MAX_YAML_DEPTH`).
 2. :func:`~dojo.config.formats.convert_to_current` converts old formats.
 3. ``default_settings`` is deep-merged under every behavior.
 4. Flags given explicitly on the command line override their YAML section; ``--deterministic``
@@ -29,7 +30,7 @@ from marshmallow import ValidationError
 from dojo.config import formats
 from dojo.config.schemas import RunOptionsSchema
 from dojo.config.settings import RunOptions, TrainerSettings, to_plain
-from dojo.errors import ConfigError
+from dojo.errors import ConfigError, shorten
 
 if TYPE_CHECKING:
     from dojo.plugin_host import PluginHost
@@ -42,6 +43,81 @@ BEHAVIOR_NETWORK_SECTION = "behaviors.*.network_settings"
 TOP_LEVEL_SECTION = ""
 
 
+#: Deepest nesting of mappings and lists accepted in a configuration file. ML-Agents' deepest
+#: key is 6 levels down (behaviors.B.reward_signals.gail.network_settings.memory); a limit keeps
+#: a hostile file (10,000 nested '[') from exhausting Python's stack.
+MAX_YAML_DEPTH = 64
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class ConfigYamlLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, stricter where a silent choice would surprise a user.
+
+    - A key given twice in one mapping is an error naming the key and both lines (PyYAML keeps
+      the last one silently: a second ``behaviors:`` block replaces the first).
+    - Nesting deeper than :data:`MAX_YAML_DEPTH` is an error (PyYAML recurses per level).
+    - An integer too long for Python to convert is an error at its line.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"mappings and lists are nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: construct_mapping reports it
+                if first is not key_node:
+                    lines = (first.start_mark.line + 1, key_node.start_mark.line + 1)
+                    where = f"lines {lines[0]} and {lines[1]}"
+                    if lines[0] == lines[1]:
+                        where = f"both on line {lines[0]}"
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {shorten(repr(key))} is given twice in the same mapping "
+                        f"({where}); only one can hold. Remove or rename one of them",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as err:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the whole number {shorten(str(node.value), 20)} is too long to read",
+                node.start_mark,
+            ) from err
+
+
+ConfigYamlLoader.add_constructor("tag:yaml.org,2002:int", ConfigYamlLoader.construct_yaml_int)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML configuration file.
 
@@ -50,7 +126,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
     Raises:
         ConfigError: the file is missing, is a folder, is empty, is not valid YAML (the message
-            gives the line and column) or does not hold a mapping.
+            gives the line and column), gives a key twice in one mapping, nests deeper than
+            :data:`MAX_YAML_DEPTH` levels, or does not hold a mapping.
     """
     path = Path(path)
     if not path.exists():
@@ -60,16 +137,18 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the file: {err}") from err
+        raise ConfigError(f"{path}: cannot read the file: {shorten(str(err), 300)}") from err
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ConfigYamlLoader)  # a SafeLoader subclass: no code runs
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
         context = getattr(err, "context", None)
         detail = f"{problem} ({context})" if context else problem
-        raise ConfigError(f"{path}: {where}invalid YAML: {detail}") from err
+        raise ConfigError(f"{path}: {where}invalid YAML: {shorten(detail, 500)}") from err
+    except RecursionError as err:  # a structure the depth limit does not see (aliases)
+        raise ConfigError(f"{path}: invalid YAML: the file is nested too deeply.") from err
     if data is None:
         raise ConfigError(f"{path}: the file is empty; it needs at least a 'behaviors:' section.")
     if not isinstance(data, dict):
@@ -200,6 +279,7 @@ def format_problems(
     """``<source>: <path>: <message>`` lines; paths with the same message share one line."""
     by_message: dict[str, list[str]] = {}
     for path, message in problems:
+        path = shorten(path, 200)  # a path holds the keys as written: a key can be huge
         if from_cli and path in from_cli:
             message = f"{message} (value from the command line)"
         by_message.setdefault(message, []).append(path)

@@ -91,6 +91,39 @@ class MemorySchema(StrictSchema):
         return settings.MemorySettings(**data)
 
 
+#: Most parameters accepted in one network's dense layers and memory: 100 million float32
+#: parameters are 400 MB per network, before gradients and optimizer state (the largest
+#: ML-Agents example network, 3 layers of 512 units, has well under a million).
+MAX_NETWORK_PARAMETERS = 100_000_000
+
+
+def network_parameters(network: settings.NetworkSettings) -> int:
+    """A lower bound of the parameters of one network with these settings, whatever its
+    observations and actions: the dense layers (the first from at least one input, each next
+    one ``hidden_units`` squared plus biases) and the LSTM of ``memory``."""
+    units, layers = network.hidden_units, network.num_layers
+    count = 2 * units + (layers - 1) * (units * units + units)
+    if network.memory is not None:
+        half = network.memory.memory_size // 2
+        count += 4 * half * (units + half) + 8 * half  # input and hidden weights, two biases
+    return count
+
+
+def network_size_problem(network: settings.NetworkSettings) -> str | None:
+    """Why a network of these settings is refused before anything is allocated, or ``None``."""
+    count = network_parameters(network)
+    if count <= MAX_NETWORK_PARAMETERS:
+        return None
+    memory = f" and memory_size {network.memory.memory_size}" if network.memory is not None else ""
+    return (
+        f"hidden_units {network.hidden_units}, num_layers {network.num_layers}{memory} make "
+        f"networks of at least {count:,} parameters ({count * 4 / 1e9:,.1f} GB of float32 each, "
+        f"before gradients and optimizer state); dojo accepts at most "
+        f"{MAX_NETWORK_PARAMETERS:,} per network ({MAX_NETWORK_PARAMETERS * 4 // 10**6} MB). "
+        "Use e.g. 128 to 512 hidden units."
+    )
+
+
 class NetworkSettingsSchema(StrictSchema):
     """``network_settings``: the policy and value networks."""
 
@@ -130,6 +163,12 @@ class NetworkSettingsSchema(StrictSchema):
         load_default=False,
         description="Act with the mean (continuous) or argmax (discrete) instead of sampling.",
     )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_size(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        problem = network_size_problem(settings.NetworkSettings(**data))
+        if problem is not None:
+            raise ValidationError(problem, field_name="hidden_units")
 
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> settings.NetworkSettings:
@@ -250,9 +289,14 @@ class BehavioralCloningSchema(StrictSchema):
 class TrainerSettingsSchema(StrictSchema):
     """``behaviors.<name>`` (and ``default_settings``): one behavior's trainer settings.
 
+    A trainer's hyperparameters settings may define ``warnings_for(behavior) -> list[str]``:
+    checks against the behavior's other keys (PPO: ``buffer_size`` above ``max_steps``), added
+    to ``notices`` after ``where``.
+
     Args:
         host: the plugin host whose registries resolve ``trainer_type`` and reward signals.
         notices: list that collects warnings (legacy keys) for the loader to report once.
+        where: the section's path in the file (``behaviors.CartPole``), for those warnings.
     """
 
     trainer_type = TrainerTypeField(
@@ -283,8 +327,8 @@ class TrainerSettingsSchema(StrictSchema):
     )
     keep_checkpoints = Integer(
         load_default=5,
-        validate=AtLeast(1),
-        description="Number of recent checkpoints kept; older ones are deleted.",
+        description="Number of recent checkpoints kept; older ones are deleted. 0 or less "
+        "keeps every checkpoint (as in ML-Agents).",
     )
     even_checkpoints = Boolean(
         load_default=False,
@@ -328,10 +372,16 @@ class TrainerSettingsSchema(StrictSchema):
     )
 
     def __init__(
-        self, *, host: PluginHost, notices: list[str] | None = None, **kwargs: Any
+        self,
+        *,
+        host: PluginHost,
+        notices: list[str] | None = None,
+        where: str = "",
+        **kwargs: Any,
     ) -> None:
         self.host = host
         self.notices: list[str] = notices if notices is not None else []
+        self.where = where
         super().__init__(**kwargs)
 
     def unknown_key_hint(self, key: str) -> str:
@@ -387,7 +437,12 @@ class TrainerSettingsSchema(StrictSchema):
 
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> settings.TrainerSettings:
-        return settings.TrainerSettings(**data)
+        trainer = settings.TrainerSettings(**data)
+        warnings_for = getattr(trainer.hyperparameters, "warnings_for", None)
+        if callable(warnings_for):
+            prefix = f"{self.where}." if self.where else ""
+            self.notices.extend(f"{prefix}{warning}" for warning in warnings_for(trainer))
+        return trainer
 
 
 class EnvironmentParametersField(AnyValue):

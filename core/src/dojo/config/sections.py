@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import post_load
+from marshmallow import ValidationError, post_load, validates_schema
 
 from dojo.config import settings
 from dojo.config.fields import (
@@ -19,10 +19,27 @@ from dojo.config.fields import (
     Integer,
     Number,
     OneOf,
+    SafeName,
     StrictSchema,
     Text,
     TextList,
 )
+
+#: Longest path the operating systems dojo runs on accept (Linux's PATH_MAX).
+MAX_PATH = 4096
+
+
+def _path_check(what: str) -> Check:
+    """A path given by the user: at most :data:`MAX_PATH` characters, no NUL byte."""
+    return Check(
+        lambda path: len(path) <= MAX_PATH and "\0" not in path,
+        f"must be {what} of at most {MAX_PATH} characters without a NUL byte, got {{value!r}}.",
+        f"{what} (≤ {MAX_PATH} characters)",
+    )
+
+
+#: Largest value of the Unity protocol's int32 fields (the seed each worker is sent).
+INT32_MAX = 2**31 - 1
 
 #: ``env_settings.vectorization_mode``: Gymnasium's names (``gymnasium.make_vec``).
 VECTORIZATION_MODES = ("sync", "async")
@@ -34,6 +51,7 @@ class EnvSettingsSchema(StrictSchema):
     env_path = Text(
         load_default=None,
         allow_none=True,
+        validate=_path_check("a path or URI"),
         description="Unity executable or 'scheme:target' URI (gymnasium:CartPole-v1); null "
         "waits for the Unity Editor.",
     )
@@ -52,17 +70,17 @@ class EnvSettingsSchema(StrictSchema):
     )
     num_areas = Integer(
         load_default=1,
-        validate=AtLeast(1),
+        validate=AtLeast(1, maximum=INT32_MAX),
         description="Training areas instantiated in each Unity environment.",
     )
     timeout_wait = Integer(
         load_default=60,
-        validate=AtLeast(1),
+        validate=AtLeast(1, maximum=INT32_MAX),
         description="Seconds to wait for an environment to connect or answer.",
     )
     seed = Integer(
         load_default=-1,
-        validate=AtLeast(-1, "Use -1 for a random seed, or a seed ≥ 0."),
+        validate=AtLeast(-1, "Use -1 for a random seed, or a seed ≥ 0.", maximum=INT32_MAX),
         description="Random seed; -1 picks one at random. Worker i gets seed + i.",
     )
     max_lifetime_restarts = Integer(
@@ -77,7 +95,7 @@ class EnvSettingsSchema(StrictSchema):
     )
     restarts_rate_limit_period_s = Integer(
         load_default=60,
-        validate=AtLeast(1),
+        validate=AtLeast(1, maximum=INT32_MAX),
         description="Window, in seconds, of the restart rate limit.",
     )
     vectorization_mode = Text(
@@ -90,6 +108,17 @@ class EnvSettingsSchema(StrictSchema):
         ),
     )
 
+    @validates_schema(skip_on_field_errors=True)
+    def _check_worker_seeds(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        seed, num_envs = data["seed"], data["num_envs"]
+        if seed >= 0 and seed + num_envs - 1 > INT32_MAX:
+            raise ValidationError(
+                f"is {seed}, and copy i of the {num_envs} environments gets seed + i, which "
+                f"passes {INT32_MAX} (the largest seed a Unity environment takes). Use a seed "
+                f"of at most {INT32_MAX - num_envs + 1}.",
+                field_name="seed",
+            )
+
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> settings.EnvSettings:
         return settings.EnvSettings(**data)
@@ -98,10 +127,20 @@ class EnvSettingsSchema(StrictSchema):
 class EngineSettingsSchema(StrictSchema):
     """``engine_settings``: the Unity player's window and clock."""
 
-    width = Integer(load_default=84, validate=AtLeast(1), description="Window width (pixels).")
-    height = Integer(load_default=84, validate=AtLeast(1), description="Window height (pixels).")
+    width = Integer(
+        load_default=84,
+        validate=AtLeast(1, maximum=INT32_MAX),
+        description="Window width (pixels).",
+    )
+    height = Integer(
+        load_default=84,
+        validate=AtLeast(1, maximum=INT32_MAX),
+        description="Window height (pixels).",
+    )
     quality_level = Integer(
-        load_default=5, validate=AtLeast(0), description="Unity QualitySettings level."
+        load_default=5,
+        validate=AtLeast(0, maximum=INT32_MAX),
+        description="Unity QualitySettings level.",
     )
     time_scale = Number(
         load_default=20.0,
@@ -110,11 +149,13 @@ class EngineSettingsSchema(StrictSchema):
     )
     target_frame_rate = Integer(
         load_default=-1,
-        validate=AtLeast(-1, "Use -1 for the platform default."),
+        validate=AtLeast(-1, "Use -1 for the platform default.", maximum=INT32_MAX),
         description="Unity Application.targetFrameRate; -1 = platform default.",
     )
     capture_frame_rate = Integer(
-        load_default=60, validate=AtLeast(0), description="Unity Time.captureFramerate."
+        load_default=60,
+        validate=AtLeast(0, maximum=INT32_MAX),
+        description="Unity Time.captureFramerate.",
     )
     no_graphics = Boolean(
         load_default=False, description="Run the player without rendering (-nographics)."
@@ -134,17 +175,14 @@ class CheckpointSettingsSchema(StrictSchema):
 
     run_id = Text(
         load_default="ppo",
-        validate=Check(
-            lambda run_id: bool(run_id.strip()) and "/" not in run_id and "\\" not in run_id,
-            "must be a non-empty folder name without slashes, got {value!r}. "
-            "Use --results-dir to choose the parent folder.",
-            "a folder name",
-        ),
-        description="Name of the run's folder under results_dir.",
+        validate=SafeName("Use --results-dir to choose the parent folder."),
+        description="Name of the run's folder under results_dir: 1 to 128 characters, no '/', "
+        "'\\' or control character, not '.' or '..'.",
     )
     initialize_from = Text(
         load_default=None,
         allow_none=True,
+        validate=SafeName("Give the run id of a run under results_dir."),
         description="Run id whose checkpoints initialise this run (its step starts at 0).",
     )
     load_model = Boolean(load_default=False, description="Deprecated (--load): same as resume.")
@@ -154,7 +192,11 @@ class CheckpointSettingsSchema(StrictSchema):
     )
     train_model = Boolean(load_default=False, description="Deprecated (--train): no effect.")
     inference = Boolean(load_default=False, description="Run the policies without training them.")
-    results_dir = Text(load_default="results", description="Folder that holds run folders.")
+    results_dir = Text(
+        load_default="results",
+        validate=_path_check("a path"),
+        description="Folder that holds run folders.",
+    )
 
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> settings.CheckpointSettings:
@@ -181,7 +223,7 @@ class TorchSettingsSchema(StrictSchema):
     num_threads = Integer(
         load_default=None,
         allow_none=True,
-        validate=AtLeast(1),
+        validate=AtLeast(1, maximum=4096),
         description=(
             "Threads torch and numpy's BLAS may use on the CPU (dojo addition); null = 1, "
             "which small networks run fastest on."

@@ -195,3 +195,8 @@ class Environment(ABC):
     def num_workers(self) -> int:
         """Number of parallel copies (for information and throughput reports)."""
         return 1
+
+    @property
+    def description(self) -> str:
+        """What the environment is, for messages (``gymnasium:CartPole-v1``)."""
+        return type(self).__name__

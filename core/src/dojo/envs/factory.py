@@ -7,20 +7,27 @@ from pathlib import Path
 
 from dojo.config.settings import EngineSettings, EnvSettings
 from dojo.envs.base import Environment
-from dojo.errors import DojoError, EnvError
+from dojo.errors import DojoError, EnvError, shorten
 from dojo.plugin_host import PluginHost
 
 #: The provider of plain paths (Unity builds) and of no --env at all (the Unity Editor).
 UNITY_SCHEME = "unity"
 
 # "scheme:target", where scheme is a plain identifier (so "C:\\path" or "./Build" are paths).
-_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_.+-]+):(?P<target>.+)$")
+_URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_.+-]+):(?P<target>.*)$", re.DOTALL)
+
+#: What follows the colon of the schemes dojo ships, for the message of an empty target.
+_TARGET_EXAMPLES = {
+    "gymnasium": "an environment id, e.g. gymnasium:CartPole-v1",
+    "remote": "HOST, HOST:PORT or :PORT, e.g. remote:127.0.0.1:5005",
+    "unity": "the path of a build, e.g. unity:./3DBall.x86_64",
+}
 
 
 def split_env_uri(env_path: str) -> tuple[str | None, str]:
     """Split ``"gymnasium:CartPole-v1"`` into ``("gymnasium", "CartPole-v1")``.
 
-    A plain path gives ``(None, path)``.
+    A plain path gives ``(None, path)``; ``"gymnasium:"`` gives ``("gymnasium", "")``.
     """
     match = _URI.match(env_path)
     if match is None:
@@ -45,15 +52,22 @@ def build_environment(
     ``run_logs`` folder, for the players' log files).
 
     Raises:
-        EnvError: no provider for the scheme, or the provider failed.
+        EnvError: nothing after ``scheme:``, no provider for the scheme, or the provider
+            failed.
     """
+    where = (
+        f"--env {shorten(repr(settings.env_path))}"
+        if settings.env_path
+        else "no --env (Unity Editor)"
+    )
     if settings.env_path is None:
         scheme, target = UNITY_SCHEME, ""
     else:
-        scheme, target = split_env_uri(settings.env_path)
-        if scheme is None:
-            scheme = UNITY_SCHEME
-    where = f"--env {settings.env_path!r}" if settings.env_path else "no --env (Unity Editor)"
+        given, target = split_env_uri(settings.env_path)
+        if given is not None and not target.strip():
+            example = _TARGET_EXAMPLES.get(given, f"what the {given!r} provider expects")
+            raise EnvError(f"{where}: nothing follows '{given}:'. Give {example}.")
+        scheme = given or UNITY_SCHEME
     if scheme not in host.registry("environments"):
         if scheme == UNITY_SCHEME:
             raise EnvError(

@@ -12,11 +12,14 @@ environments (CartPole: about 10 microseconds a step) the hand-over costs more t
 keep ``sync`` there.
 
 Workers are spawned, not forked (the trainer has threads, which fork would copy in whatever
-state they are), so each imports Gymnasium once at start. They ignore Ctrl+C, which a terminal
-sends to every process of the group: the trainer stops the run and saves first. A worker whose
-environment raises, a worker that dies, and one that does not answer within
+state they are), so each imports Gymnasium once at start. They ignore SIGINT and SIGTERM, which
+a terminal, ``docker stop``, systemd or Kubernetes send to every process of the group: the
+trainer stops the run, saves, then closes the workers (and kills one that does not answer).
+A worker checks its copy's observations and rewards against the spaces (Gymnasium's shared
+memory would fail with a bare numpy message, or silently reshape). A worker whose environment
+raises or returns wrong data, a worker that dies, and one that does not answer within
 ``env_settings.timeout_wait`` seconds end the run with an :class:`~dojo.errors.EnvError`
-naming the environment.
+naming the environment (and the copy and step, where known).
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from gymnasium.vector import AsyncVectorEnv, AutoresetMode
 from gymnasium.vector.utils import concatenate, create_empty_array, iterate
 
 from dojo.envs.gymnasium_env import GymnasiumEnvironment, make_copy
+from dojo.envs.gymnasium_spaces import ObservationCodec, WrongData, reward_mismatch
 from dojo.errors import EnvError
+from dojo.interrupts import StopRequested, stop_requested
 
 
 def make_async_gymnasium_environment(
@@ -44,33 +49,104 @@ def make_async_gymnasium_environment(
     """``num_envs`` worker processes, each with one copy of ``gymnasium.make(target, **kwargs)``
     (copy ``i``'s action space seeded with ``seed + i`` when ``seed >= 0``)."""
     makers = [
-        partial(_make_worker_copy, target, kwargs, seed + i if seed >= 0 else -1)
+        partial(_make_worker_copy, target, kwargs, seed + i if seed >= 0 else -1, i)
         for i in range(num_envs)
     ]
     try:
-        vector = AsyncVectorEnv(makers, context="spawn", autoreset_mode=AutoresetMode.SAME_STEP)
+        vector = _Workers(makers, context="spawn", autoreset_mode=AutoresetMode.SAME_STEP)
     except EnvError:
         # Gymnasium makes one copy in this process first, to read the spaces: an unknown id or
         # bad env_args fail there, with the in-process provider's message, before any worker.
         raise
     except Exception as err:
+        if stop_requested():  # a signal to the group ended a worker before it could ignore it
+            raise StopRequested("stopped while the worker processes started") from err
         raise EnvError(
             f"gymnasium:{target}: could not start the worker processes: {type(err).__name__}: {err}"
         ) from err
     return AsyncGymnasiumEnvironment(vector, target, seed=seed, timeout=timeout)
 
 
-def _make_worker_copy(target: str, kwargs: dict[str, Any], action_seed: int) -> gym.Env:
+def _make_worker_copy(
+    target: str, kwargs: dict[str, Any], action_seed: int, copy: int = -1
+) -> gym.Env:
     """One worker's copy (runs in the worker process; Gymnasium also calls it once in the
     trainer's process, to read the spaces)."""
-    if multiprocessing.parent_process() is not None:
-        # Ctrl+C at a terminal reaches every process of the group. The trainer decides when
-        # the run stops (saving first) and then closes the workers, so a worker ignores it.
+    in_worker = multiprocessing.parent_process() is not None
+    if in_worker:
+        # Ctrl+C at a terminal, and SIGTERM from docker stop, systemd or Kubernetes, reach
+        # every process of the group. The trainer decides when the run stops (saving first)
+        # and then closes the workers, so a worker ignores both.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     env = make_copy(target, kwargs)
     if action_seed >= 0:
         env.action_space.seed(action_seed)
-    return env
+    return _CheckedCopy(env, copy) if in_worker else env
+
+
+class _CheckedCopy(gym.Wrapper):
+    """A worker's copy that refuses observations and rewards its spaces do not allow, with
+    a :class:`~dojo.envs.gymnasium_spaces.WrongData` naming the copy (the trainer adds the
+    environment and the step)."""
+
+    def __init__(self, env: gym.Env, copy: int) -> None:
+        super().__init__(env)
+        self.copy = copy
+        self.codec = ObservationCodec(env.observation_space, "")
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        try:
+            obs, info = self.env.reset(**kwargs)
+        except Exception as err:
+            raise CopyFailed(self.copy, "reset()", f"{type(err).__name__}: {err}") from err
+        self._check(obs, "observation")
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        except Exception as err:
+            raise CopyFailed(self.copy, "step()", f"{type(err).__name__}: {err}") from err
+        self._check(obs, "final observation" if terminated or truncated else "observation")
+        detail = reward_mismatch(reward)
+        if detail is not None:
+            raise WrongData(self.copy, "reward", detail)
+        return obs, reward, terminated, truncated, info
+
+    def _check(self, obs: Any, what: str) -> None:
+        detail = self.codec.mismatch(obs)
+        if detail is not None:
+            raise WrongData(self.copy, what, detail)
+
+
+class CopyFailed(RuntimeError):
+    """A worker's environment raised: ``args`` are ``(copy, call, what it raised)``, kept when
+    Gymnasium re-raises it in the trainer as ``type(err)(err)``."""
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], CopyFailed):
+            args = args[0].args
+        super().__init__(*args)
+
+
+class _Workers(AsyncVectorEnv):
+    """Gymnasium's worker processes, closed by force with SIGKILL: they ignore SIGTERM, which
+    Gymnasium's own forced close (after a failure, in ``__del__``) sends before waiting for
+    them forever."""
+
+    def close_extras(self, timeout: float | None = None, terminate: bool = False) -> None:
+        if not terminate:
+            super().close_extras(timeout=timeout, terminate=False)
+            return
+        for process in self.processes:
+            if process.is_alive():
+                process.kill()
+        for pipe in self.parent_pipes:
+            if pipe is not None:
+                pipe.close()
+        for process in self.processes:
+            process.join(timeout=5)
 
 
 class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
@@ -117,6 +193,9 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
                 else:
                     self._vector.reset_async()
                 obs, _infos = self._vector.reset_wait(timeout=self._timeout)
+        except StopRequested:  # abandoned: a worker may still be busy
+            self._failed = True
+            raise
         except Exception as err:
             raise self._worker_error("reset()", err) from err
         self._record_reset(self._per_copy(obs))
@@ -130,6 +209,9 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
                 obs, rewards, terminated, truncated, infos = self._vector.step_wait(
                     timeout=self._timeout
                 )
+        except StopRequested:  # abandoned: a worker may still be busy
+            self._failed = True
+            raise
         except Exception as err:
             raise self._worker_error("step()", err) from err
         rewards = np.asarray(rewards, dtype=np.float32)
@@ -153,13 +235,14 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
         self._shut_down()
 
     def _shut_down(self) -> None:
-        # After a failure the pipes may be broken or a worker busy: terminate instead of asking.
+        # After a failure the pipes may be broken or a worker busy: kill instead of asking.
         with contextlib.suppress(Exception), _quiet():
             self._vector.close(terminate=self._failed)
         for process in self._vector.processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()
             process.join(timeout=5)
+        self._vector.closed = True  # nothing left for its __del__ to do
 
     def __repr__(self) -> str:
         return f"AsyncGymnasiumEnvironment({self._env_name!r}, num_envs={self._n})"
@@ -168,8 +251,18 @@ class AsyncGymnasiumEnvironment(GymnasiumEnvironment):
         """The batched observations of the workers as one observation per copy."""
         return list(iterate(self._vector.single_observation_space, obs))
 
-    def _worker_error(self, call: str, err: Exception) -> EnvError:
+    def _worker_error(self, call: str, err: Exception) -> BaseException:
         self._failed = True
+        if isinstance(err, WrongData):
+            return EnvError(err.message(self._env_name, self._step_count))
+        if isinstance(err, CopyFailed):
+            copy, failed_call, what = err.args
+            return EnvError(
+                f"{self._env_name}: {failed_call} failed in a worker process: copy {copy} "
+                f"raised {what}"
+            )
+        if stop_requested():  # a worker ended by a signal meant for the trainer's group
+            return StopRequested(f"{self._env_name}: a worker process ended during the stop")
         what = f"{type(err).__name__}: {err}".strip()
         if isinstance(err, (EOFError, OSError)):
             # A broken pipe: its worker is gone or going; name it, with its exit code. (An

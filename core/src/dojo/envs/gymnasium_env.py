@@ -46,7 +46,12 @@ from dojo.envs.base import (
     TerminalSteps,
 )
 from dojo.envs.example_envs import register_example_environments
-from dojo.envs.gymnasium_spaces import ObservationCodec, make_action_codec
+from dojo.envs.gymnasium_spaces import (
+    ObservationCodec,
+    WrongData,
+    describe,
+    make_action_codec,
+)
 from dojo.errors import DojoError, EnvError
 
 __all__ = [
@@ -266,6 +271,10 @@ class GymnasiumEnvironment(Environment):
     def num_workers(self) -> int:
         return self._n
 
+    @property
+    def description(self) -> str:
+        return self._env_name
+
     def reset(self) -> None:
         """Start a new episode in every copy; seeds copy ``i`` with ``seed + i`` the first
         time (and continues those random streams afterwards)."""
@@ -322,14 +331,21 @@ class GymnasiumEnvironment(Environment):
             # nothing but step and record; observations are batched after the loop.
             for i, (env, action) in enumerate(zip(self._envs, env_actions, strict=True)):
                 obs, reward, terminated, truncated, _ = env.step(action)
+                try:  # free unless it raises
+                    if terminated or truncated:
+                        if ended is None:
+                            ended = []
+                        ended.append((i, obs, float(reward), bool(truncated and not terminated)))
+                    else:
+                        rewards[i] = reward
+                except (TypeError, ValueError) as err:
+                    detail = f"expected a number, got {describe(reward)}"
+                    raise WrongData(i, "reward", detail) from err
                 if terminated or truncated:
-                    if ended is None:
-                        ended = []
-                    ended.append((i, obs, float(reward), bool(truncated and not terminated)))
                     obs, _ = env.reset()
-                else:
-                    rewards[i] = reward
                 observations[i] = obs
+        except WrongData as err:
+            raise EnvError(err.message(self._env_name, self._step_count)) from err
         except DojoError:
             raise
         except Exception as err:
@@ -383,8 +399,11 @@ class GymnasiumEnvironment(Environment):
         """The steps :meth:`get_steps` returns: every copy's observation (after its reset, if
         it finished) and reward, and the finished copies' ``(copy, final observation, reward,
         interrupted)``."""
-        decision = DecisionSteps(self._obs_codec.encode(observations), rewards, self._agent_ids)
-        terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
+        try:
+            decision = DecisionSteps(self._obs_codec.encode(observations), rewards, self._agent_ids)
+            terminal = self._no_terminal if ended is None else self._terminal_steps(ended)
+        except WrongData as err:
+            raise EnvError(err.message(self._env_name, self._step_count)) from err
         self._check_finite(decision.obs, decision.reward, decision.agent_id, "")
         if ended is not None:
             self._check_finite(terminal.obs, terminal.reward, terminal.agent_id, "final ")
@@ -412,8 +431,13 @@ class GymnasiumEnvironment(Environment):
 
     def _terminal_steps(self, ended: list[tuple[int, Any, float, bool]]) -> TerminalSteps:
         ids, final_obs, rewards, interrupted = zip(*ended, strict=True)
+        try:
+            obs = self._obs_codec.encode(final_obs)
+        except WrongData as err:  # its row is in the ended copies
+            copy, _, detail = err.args
+            raise WrongData(ids[copy] if copy >= 0 else -1, "final observation", detail) from err
         return TerminalSteps(
-            obs=self._obs_codec.encode(final_obs),
+            obs=obs,
             reward=np.array(rewards, dtype=np.float32),
             interrupted=np.array(interrupted, dtype=bool),
             agent_id=np.array(ids, dtype=np.int64),

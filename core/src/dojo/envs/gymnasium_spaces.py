@@ -45,7 +45,7 @@ from gymnasium import spaces
 from dojo.envs.base import ActionSpec, ActionTuple, ObservationSpec
 from dojo.errors import EnvError
 
-__all__ = ["ActionCodec", "ObservationCodec", "make_action_codec"]
+__all__ = ["ActionCodec", "ObservationCodec", "WrongData", "make_action_codec", "reward_mismatch"]
 
 logger = logging.getLogger("dojo.envs")
 
@@ -65,6 +65,62 @@ def _children(space: spaces.Dict | spaces.Tuple) -> list[tuple[Any, gym.Space]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Data that does not fit the spaces
+# --------------------------------------------------------------------------------------------
+
+
+class WrongData(ValueError):
+    """A copy returned an observation (or a reward) its space does not allow.
+
+    ``args`` are ``(copy, what, detail)``: copy index (``-1``: unknown), ``"observation"``,
+    ``"final observation"`` or ``"reward"``, and what was expected and what came. Raised in a
+    worker process too: Gymnasium re-raises it in the trainer as ``type(err)(err)``, which
+    keeps the arguments.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], WrongData):
+            args = args[0].args
+        super().__init__(*args)
+
+    def message(self, env_name: str, step: int) -> str:
+        """The user's message: the environment, the copy, the step, expected vs got."""
+        copy, what, detail = self.args
+        who = "a copy" if copy < 0 else f"copy {copy}"
+        return f"{env_name}: {who} returned a wrong {what} at step {step}: {detail}"
+
+
+def describe(value: Any) -> str:
+    """A short description of what an environment returned (type, dtype, shape)."""
+    if isinstance(value, np.ndarray):
+        article = "an" if value.dtype.name[0] in "aeiou" else "a"
+        return f"{article} {value.dtype} array of shape {value.shape}"
+    if isinstance(value, (str, bytes)):
+        return f"the {type(value).__name__} {value!r:.40}"
+    if isinstance(value, dict):
+        return f"a dict with keys {list(value)!r:.80}"
+    if isinstance(value, (bool, int, float, np.generic)):
+        return f"the {type(value).__name__} {value!r:.40}"
+    try:
+        shape = np.shape(value)
+    except Exception:  # ragged nested lists
+        return f"a ragged {type(value).__name__}"
+    return f"a {type(value).__name__} of shape {shape}"
+
+
+def reward_mismatch(reward: Any) -> str | None:
+    """Why ``reward`` is not a number (``None`` when it is one)."""
+    kind = type(reward)
+    if kind is float or kind is int:
+        return None
+    if isinstance(reward, (bool, int, float, np.integer, np.floating)):
+        return None
+    if isinstance(reward, np.ndarray) and reward.size == 1 and reward.dtype.kind in "biuf":
+        return None
+    return f"expected a number, got {describe(reward)}"
+
+
+# --------------------------------------------------------------------------------------------
 # Observations
 # --------------------------------------------------------------------------------------------
 
@@ -75,9 +131,14 @@ class _ObservationPart:
 
     def __init__(self, space: gym.Space, path: tuple[Any, ...]) -> None:
         self.path = path
+        self.space = space
         self.kind = "vector"
         self.transpose = False
         self.scale: np.float32 | None = None
+        # The shape of one copy's value as the space defines it (Discrete: a scalar).
+        self.raw_shape: tuple[int, ...] = tuple(space.shape or ())
+        # (Multi)Discrete: each entry's first value and number of values.
+        self.start_flat = self.high = np.zeros(0, np.int64)
         if isinstance(space, spaces.Box):
             shape = tuple(space.shape) or (1,)
             is_uint8 = np.dtype(space.dtype) == np.uint8
@@ -96,10 +157,12 @@ class _ObservationPart:
             self.kind = "one_hot"
             self.start = int(space.start)
             shape = (int(space.n),)
+            self.start_flat, self.high = np.array([self.start]), np.array([int(space.n)])
         elif isinstance(space, spaces.MultiDiscrete):
             self.kind = "multi_one_hot"
             nvec = np.asarray(space.nvec, dtype=np.int64).reshape(-1)
             self.start_flat = np.asarray(space.start, dtype=np.int64).reshape(-1)
+            self.high = nvec
             # Column of each entry's value 0 in the concatenated one-hot vector.
             self.offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]]).astype(np.int64)
             shape = (int(nvec.sum()),)
@@ -121,22 +184,25 @@ class _ObservationPart:
         return values
 
     def encode(self, observations: Sequence[Any]) -> np.ndarray:
-        """A fresh ``[n, *shape]`` float32 batch of this part of ``observations``."""
+        """A fresh ``[n, *shape]`` float32 batch of this part of ``observations``.
+
+        Raises:
+            Exception: a value does not fit the space (:meth:`mismatch` says which and why).
+                The checks are attribute comparisons on the whole batch.
+        """
         n = len(observations)
         values = self._values(observations)
-        if self.kind == "one_hot":
-            batch = np.zeros((n, *self.shape), dtype=np.float32)
-            batch[np.arange(n), np.asarray(values, dtype=np.int64) - self.start] = 1.0
-            return batch
-        if self.kind == "multi_one_hot":
-            batch = np.zeros((n, *self.shape), dtype=np.float32)
-            entries = np.asarray(values, dtype=np.int64).reshape(n, -1) - self.start_flat
-            batch[np.arange(n)[:, None], entries + self.offsets] = 1.0
-            return batch
+        if self.kind == "one_hot" or self.kind == "multi_one_hot":
+            return self._one_hot(n, np.asarray(values))
         if self.kind == "vector":
             # np.array of the list is as fast as filling rows in place, and always a copy.
-            return np.array(values, dtype=np.float32).reshape(n, *self.shape)
+            batch = np.array(values, dtype=np.float32)
+            if batch.shape[1:] != self.raw_shape:
+                raise ValueError("shape")
+            return batch.reshape(n, *self.shape)
         raw = np.asarray(values)
+        if raw.shape[1:] != self.raw_shape or raw.dtype.kind not in "biuf":
+            raise ValueError("shape")
         raw = raw.transpose(0, 3, 1, 2) if self.transpose else raw.reshape(n, *self.shape)
         # One vectorised conversion per batch, written C-contiguous (what the convolutions need).
         batch = np.empty((n, *self.shape), dtype=np.float32)
@@ -145,6 +211,53 @@ class _ObservationPart:
         else:
             np.multiply(raw, self.scale, out=batch, dtype=np.float32, casting="unsafe")
         return batch
+
+    def _one_hot(self, n: int, raw: np.ndarray) -> np.ndarray:
+        if raw.shape[1:] != self.raw_shape or raw.dtype.kind not in "biu":
+            raise ValueError("shape")
+        batch = np.zeros((n, *self.shape), dtype=np.float32)
+        if self.kind == "one_hot":
+            index = raw.astype(np.int64) - self.start
+            if n and (index.min() < 0 or index.max() >= self.high[0]):
+                raise ValueError("range")
+            batch[np.arange(n), index] = 1.0
+            return batch
+        entries = raw.astype(np.int64).reshape(n, -1) - self.start_flat
+        if n and ((entries < 0) | (entries >= self.high)).any():
+            raise ValueError("range")
+        batch[np.arange(n)[:, None], entries + self.offsets] = 1.0
+        return batch
+
+    def mismatch(self, value: Any) -> str | None:
+        """Why one copy's ``value`` does not fit this part's space (``None`` when it fits)."""
+        if (
+            type(value) is np.ndarray
+            and value.shape == self.raw_shape
+            and value.dtype.kind in "biuf"
+            and self.kind not in ("one_hot", "multi_one_hot")
+        ):
+            return None  # the common case, without a copy
+        try:
+            array = np.asarray(value)
+        except Exception:  # ragged nested lists
+            array = np.asarray(None)
+        integral = self.kind in ("one_hot", "multi_one_hot")
+        if array.shape == self.raw_shape and array.dtype.kind in ("biu" if integral else "biuf"):
+            if not integral:
+                return None
+            entries = array.astype(np.int64).reshape(-1) - self.start_flat
+            if not ((entries < 0) | (entries >= self.high)).any():
+                return None
+        return f"expected {self._expected()}, got {describe(value)}"
+
+    def _expected(self) -> str:
+        space = self.space
+        if isinstance(space, spaces.Box):
+            return f"an array of shape {self.raw_shape} (Box space of {space.dtype})"
+        if isinstance(space, spaces.MultiBinary):
+            return f"an array of shape {self.raw_shape} ({space})"
+        what = "an integer" if self.kind == "one_hot" else f"integers of shape {self.raw_shape}"
+        return f"{what} in {space}"[:200]
 
 
 class ObservationCodec:
@@ -203,8 +316,35 @@ class ObservationCodec:
         )
 
     def encode(self, observations: Sequence[Any]) -> list[np.ndarray]:
-        """Fresh batch arrays ``[n, *spec.shape]`` float32, one per observation."""
-        return [part.encode(observations) for part in self.parts]
+        """Fresh batch arrays ``[n, *spec.shape]`` float32, one per observation.
+
+        Raises:
+            WrongData: an observation does not fit the space; its copy is the row in
+                ``observations`` (``-1`` if no single row is to blame).
+        """
+        try:
+            return [part.encode(observations) for part in self.parts]
+        except Exception as err:
+            for row, observation in enumerate(observations):
+                detail = self.mismatch(observation)
+                if detail is not None:
+                    raise WrongData(row, "observation", detail) from err
+            raise WrongData(-1, "observation", f"{type(err).__name__}: {err}") from err
+
+    def mismatch(self, observation: Any) -> str | None:
+        """Why one copy's ``observation`` does not fit the space (``None`` when it fits)."""
+        for part in self.parts:
+            value = observation
+            for depth, key in enumerate(part.path):
+                try:
+                    value = value[key]
+                except Exception:
+                    where = ".".join(str(p) for p in part.path[:depth]) or "the observation"
+                    return f"expected an entry {key!r} in {where}, got {describe(value)}"
+            detail = part.mismatch(value)
+            if detail is not None:
+                return f"{part.spec.name}: {detail}" if part.path else detail
+        return None
 
 
 # --------------------------------------------------------------------------------------------

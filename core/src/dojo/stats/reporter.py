@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -24,22 +25,37 @@ class StatsReporter:
         self._aggregation: dict[str, Aggregation] = {}
         self._last_period: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self.non_finite_loss: tuple[str, float] | None = None
+        """The first ``Losses/...`` value that was NaN or infinite (key, value), if any: the
+        training loop stops the run on it (see :func:`dojo.training.divergence.check_losses`)."""
 
     def add_stat(
         self, key: str, value: float, aggregation: Aggregation = Aggregation.AVERAGE
     ) -> None:
         """Add one value of ``key`` (e.g. ``"Losses/Policy Loss"``)."""
+        value = float(value)
+        if key.startswith("Losses/") and not math.isfinite(value):
+            self._note_non_finite(key, value)
         with self._lock:
-            self._values[key].append(float(value))
+            self._values[key].append(value)
             self._aggregation[key] = aggregation
 
     def add_stats(
         self, key: str, values: Sequence[float], aggregation: Aggregation = Aggregation.AVERAGE
     ) -> None:
         """Add several values of ``key`` at once."""
+        floats = [float(v) for v in values]
+        if key.startswith("Losses/"):
+            for value in floats:
+                if not math.isfinite(value):
+                    self._note_non_finite(key, value)
         with self._lock:
-            self._values[key].extend(float(v) for v in values)
+            self._values[key].extend(floats)
             self._aggregation[key] = aggregation
+
+    def _note_non_finite(self, key: str, value: float) -> None:
+        if self.non_finite_loss is None:
+            self.non_finite_loss = (key, value)
 
     def set_stat(self, key: str, value: float) -> None:
         """Replace ``key`` with a single most-recent value."""

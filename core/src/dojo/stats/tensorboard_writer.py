@@ -12,9 +12,10 @@ config validation never load it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import numpy as np
 from torch.utils.tensorboard import SummaryWriter
 
 from dojo.api import Aggregation, RunInfo, StatsSummary, StatsWriter
+from dojo.artifacts.atomic import reporting_write_errors
+from dojo.errors import ResultsWriteError
 from dojo.stats.console_writer import hyperparameters_to_text
 
 logger = logging.getLogger("dojo")
@@ -45,35 +48,67 @@ class TensorBoardWriter(StatsWriter):
         self._run_dir = Path(run.run_dir)
         self._clear_past_data = not run.options.checkpoint_settings.resume
         self._writers: dict[str, SummaryWriter] = {}
+        self._failed = False  # a write failed and was reported: close() then stays quiet
         # Threaded trainers write summaries from their own threads.
         self._lock = threading.Lock()
 
     def write_stats(self, category: str, values: Mapping[str, StatsSummary], step: int) -> None:
-        """Write the summaries of behavior ``category`` at ``step`` and flush."""
-        writer = self._writer_for(category)
-        for key, summary in values.items():
-            if key in HIDDEN_KEYS:
-                continue
-            writer.add_scalar(key, summary.value, step)
-            # torch refuses an empty histogram; the scalar (0.0) is still written.
-            if summary.aggregation is Aggregation.HISTOGRAM and summary.full_dist:
-                writer.add_histogram(key + HISTOGRAM_SUFFIX, np.asarray(summary.full_dist), step)
-        writer.flush()
+        """Write the summaries of behavior ``category`` at ``step`` and flush.
+
+        Raises:
+            ResultsWriteError: the event file cannot be written (a full disk).
+        """
+        with self._reporting(category):
+            writer = self._writer_for(category)
+            for key, summary in values.items():
+                if key in HIDDEN_KEYS:
+                    continue
+                writer.add_scalar(key, summary.value, step)
+                # torch refuses an empty histogram; the scalar (0.0) is still written.
+                if summary.aggregation is Aggregation.HISTOGRAM and summary.full_dist:
+                    dist = np.asarray(summary.full_dist)
+                    writer.add_histogram(key + HISTOGRAM_SUFFIX, dist, step)
+            writer.flush()
 
     def add_property(self, category: str, key: str, value: Any) -> None:
         """Write the ``Hyperparameters`` text summary (step 0) for ``"hyperparameters"``."""
         if key != "hyperparameters":
             return
-        writer = self._writer_for(category)
-        writer.add_text("Hyperparameters", hyperparameters_to_text(value))
-        writer.flush()
+        with self._reporting(category):
+            writer = self._writer_for(category)
+            writer.add_text("Hyperparameters", hyperparameters_to_text(value))
+            writer.flush()
 
     def close(self) -> None:
-        """Flush and close every event file."""
+        """Flush and close every event file.
+
+        Raises:
+            ResultsWriteError: an event file cannot be written, unless a write error was
+                already reported (the disk is still full: nothing more to say).
+        """
         with self._lock:
-            writers, self._writers = list(self._writers.values()), {}
-        for writer in writers:
-            writer.close()
+            writers, self._writers = list(self._writers.items()), {}
+        reported = self._failed
+        error: ResultsWriteError | None = None
+        for category, writer in writers:
+            try:
+                with self._reporting(category):
+                    writer.close()
+            except ResultsWriteError as err:
+                error = error or err
+        if error is not None and not reported:
+            raise error
+
+    @contextlib.contextmanager
+    def _reporting(self, category: str) -> Iterator[None]:
+        """A failed write to ``category``'s events as one :class:`ResultsWriteError`; the
+        writer keeps the pending events, the files hold every summary flushed before."""
+        try:
+            with reporting_write_errors(f"TensorBoard events in {self._run_dir / category}"):
+                yield
+        except ResultsWriteError:
+            self._failed = True
+            raise
 
     def _writer_for(self, category: str) -> SummaryWriter:
         with self._lock:
@@ -85,6 +120,29 @@ class TensorBoardWriter(StatsWriter):
                     _delete_event_files(folder)
                 writer = self._writers[category] = SummaryWriter(str(folder))
             return writer
+
+
+def _quiet_event_writer_errors() -> None:
+    """Keep TensorBoard's writer thread from printing a traceback when a write fails (a full
+    disk): the thread keeps the error and the next :meth:`TensorBoardWriter.write_stats`
+    raises it, reported once as a :class:`ResultsWriteError`. Every other thread's uncaught
+    error goes to the previous hook, as before."""
+    try:
+        from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
+    except ImportError:  # another tensorboard layout: its tracebacks stay
+        return
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.thread, _AsyncWriterThread) and isinstance(args.exc_value, OSError):
+            logger.debug("TensorBoard's writer thread stopped: %s", args.exc_value)
+            return
+        previous(args)
+
+    threading.excepthook = hook
+
+
+_quiet_event_writer_errors()
 
 
 def _delete_event_files(folder: Path) -> None:

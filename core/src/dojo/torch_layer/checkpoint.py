@@ -103,9 +103,13 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        # torch.load reports corruption as RuntimeError, UnpicklingError, EOFError, ... alike.
+        # torch.load reports corruption as RuntimeError, UnpicklingError, EOFError, ... alike,
+        # some with several lines of advice to load with weights_only=False: that would run
+        # whatever code the file holds, so the message names the file and nothing more.
         raise RunError(
-            f"checkpoint {path} cannot be read (corrupt, truncated or not a dojo checkpoint): {err}"
+            f"checkpoint {path} cannot be read: it is not a dojo checkpoint, or it is damaged "
+            f"(truncated or corrupt; {type(err).__name__}). Use another checkpoint, or start "
+            "a new run id."
         ) from err
     if not isinstance(state, dict):
         raise RunError(

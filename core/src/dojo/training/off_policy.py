@@ -4,7 +4,8 @@ This base owns what every off-policy algorithm needs and nothing it does not: th
 (:mod:`dojo.training.replay_buffer`), turning trajectories into transitions, the update cadence
 (``buffer_init_steps``, ``steps_per_update``, ``reward_signal_steps_per_update`` as ML-Agents
 counts them), reward-signal evaluation on sampled batches, the per-episode
-``Policy/<Signal> Reward`` statistics, and persisting the buffer (``save_replay_buffer``).
+``Policy/<Signal> Reward`` statistics, and persisting the buffer (``save_replay_buffer``: with
+every checkpoint, through :meth:`~dojo.api.Trainer.save_resume_files`, tagged with its step).
 A subclass implements :meth:`OffPolicyTrainer.update` (one gradient step on one batch) and the
 policy methods of :class:`~dojo.api.Trainer` (``act``, checkpoints, export).
 
@@ -44,7 +45,7 @@ import numpy as np
 
 from dojo.api import SignalBatch, Trainer, Trajectory
 from dojo.envs.base import BehaviorSpec
-from dojo.training.replay_buffer import REPLAY_BUFFER_FILE, FieldSpec, ReplayBuffer
+from dojo.training.replay_buffer import REPLAY_BUFFER_FILE, FieldSpec, ReplayBuffer, saved_step
 
 logger = logging.getLogger("dojo")
 
@@ -298,23 +299,44 @@ class OffPolicyTrainer(Trainer):
         )
 
     def save_replay_buffer(self, folder: Path | None = None) -> Path:
-        """Write the replay buffer next to the checkpoints; returns the file."""
+        """Write the replay buffer and the step it belongs to next to the checkpoints; returns
+        the file."""
         with self.policy_lock:
-            path = self.replay.save(self.replay_buffer_path(folder))
-        logger.info("Saved the replay buffer (%d transitions) to %s", self.replay.size, path)
+            path = self.replay.save(self.replay_buffer_path(folder), step=self.step)
+        logger.debug("Saved the replay buffer (%d transitions) to %s", self.replay.size, path)
         return path
 
-    def load_replay_buffer(self, folder: Path) -> bool:
-        """Load ``<folder>/last_replay_buffer.npz`` if it exists; returns whether it did."""
+    def save_resume_files(self, folder: Path) -> list[Path]:
+        """With ``save_replay_buffer``: the replay buffer, saved with every checkpoint."""
+        if not (self.context.training and bool(self.settings.hyperparameters.save_replay_buffer)):
+            return []
+        return [self.save_replay_buffer(folder)]
+
+    def load_replay_buffer(self, folder: Path, step: int | None = None) -> bool:
+        """Load ``<folder>/last_replay_buffer.npz`` if it exists and, when ``step`` is given,
+        was saved at that step (the checkpoint's); returns whether it did.
+
+        A buffer saved at another step (a run killed between writing the buffer and its
+        checkpoint), or with no step recorded (an older dojo), is not loaded: a warning says
+        so and training starts with an empty buffer.
+        """
         path = self.replay_buffer_path(folder)
         if not path.is_file():
             return False
+        if step is not None:
+            saved = saved_step(path)
+            if saved != step:
+                when = "at an unknown step" if saved is None else f"at step {saved}"
+                logger.warning(
+                    "%s: the replay buffer in %s was saved %s, the checkpoint at step %d (the "
+                    "run was stopped between the two writes), so it is not loaded: training "
+                    "continues with an empty replay buffer, which refills as it collects.",
+                    self.behavior_name,
+                    path,
+                    when,
+                    step,
+                )
+                return False
         self.replay.load(path)
         logger.info("Loaded the replay buffer (%d transitions) from %s", self.replay.size, path)
         return True
-
-    def close(self) -> None:
-        """End of the run (after the final checkpoint, on every exit path including Ctrl+C):
-        persist the replay buffer when ``save_replay_buffer`` is set and the run trained."""
-        if self.context.training and bool(self.settings.hyperparameters.save_replay_buffer):
-            self.save_replay_buffer()

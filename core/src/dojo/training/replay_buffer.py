@@ -8,7 +8,9 @@ the run length (``np.zeros`` maps untouched pages lazily, so a large ``buffer_si
 the rows actually filled until the ring wraps).
 
 Persistence (SAC's ``save_replay_buffer``): :meth:`ReplayBuffer.save` writes the filled rows in
-insertion order to an uncompressed ``.npz`` file, atomically (temporary file + rename).
+insertion order to an uncompressed ``.npz`` file, atomically (temporary file + rename), with
+the trainer step they belong to (``__step__``), so a resumed run never takes a buffer from
+another step than its checkpoint for the right one.
 ML-Agents writes ``last_replay_buffer.hdf5``; dojo writes ``last_replay_buffer.npz`` because
 h5py is not a dependency, and names the file after its real format.
 """
@@ -16,17 +18,20 @@ h5py is not a dependency, and names the file after its real format.
 from __future__ import annotations
 
 import os
-import uuid
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from dojo.errors import RunError
+from dojo.artifacts.atomic import atomic_write
+from dojo.errors import ConfigError, RunError
 
 #: File name of a persisted replay buffer in a behavior's artifact folder.
 REPLAY_BUFFER_FILE = "last_replay_buffer.npz"
+#: Archive member holding the trainer step the saved contents belong to.
+STEP_KEY = "__step__"
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,19 @@ class ReplayBuffer:
             raise ValueError("a replay buffer needs at least one field")
         self.capacity = int(capacity)
         self.fields = dict(fields)
-        self._data = {
-            name: np.zeros((self.capacity, *spec.shape), dtype=spec.dtype)
-            for name, spec in self.fields.items()
-        }
+        try:
+            self._data = {
+                name: np.zeros((self.capacity, *spec.shape), dtype=spec.dtype)
+                for name, spec in self.fields.items()
+            }
+        except MemoryError as err:  # even lazily mapped, the ring must fit in the address space
+            row = sum(int(np.prod(spec.shape)) * spec.dtype.itemsize for spec in fields.values())
+            raise ConfigError(
+                f"hyperparameters.buffer_size {self.capacity}: the replay buffer needs "
+                f"{self.capacity * row / 1e9:,.1f} GB ({row} bytes per transition), more memory "
+                "than this machine can reserve. Lower buffer_size (the run never keeps more "
+                "transitions than max_steps)."
+            ) from err
         self.size = 0
         self.position = 0
 
@@ -174,22 +188,20 @@ class ReplayBuffer:
             }
         )
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Atomically write the contents to ``path`` (an uncompressed ``.npz``); returns it."""
+    def save(self, path: str | os.PathLike[str], step: int | None = None) -> Path:
+        """Atomically write the contents to ``path`` (an uncompressed ``.npz``); returns it.
+
+        ``step``, the trainer's step the contents belong to, is stored with them
+        (:func:`saved_step`) so that a resumed run can tell whether they match its checkpoint.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(fd, "wb") as file:
-                # Keys may hold "/", which np.savez keeps as archive member names.
-                np.savez(file, **self.state())
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(tmp_path, path)
-        except BaseException:
-            tmp_path.unlink(missing_ok=True)
-            raise
+        arrays = self.state()
+        if step is not None:
+            arrays[STEP_KEY] = np.asarray(int(step), dtype=np.int64)
+        with atomic_write(path, binary=True) as file:
+            # Keys may hold "/", which np.savez keeps as archive member names.
+            np.savez(file, **arrays)
         return path
 
     def load(self, path: str | os.PathLike[str]) -> None:
@@ -201,7 +213,23 @@ class ReplayBuffer:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as archive:
-                state = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as err:
+                state = {name: archive[name] for name in archive.files if name != STEP_KEY}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise RunError(f"replay buffer {path} cannot be read: {err}") from err
         self.load_state(state)
+
+
+def saved_step(path: str | os.PathLike[str]) -> int | None:
+    """The step recorded in a replay buffer file by :meth:`ReplayBuffer.save`, or ``None`` when
+    it has none (written by an older dojo).
+
+    Raises:
+        RunError: the file cannot be read.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if STEP_KEY not in archive.files:
+                return None
+            return int(archive[STEP_KEY])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise RunError(f"replay buffer {path} cannot be read: {err}") from err

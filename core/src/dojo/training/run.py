@@ -18,14 +18,15 @@ from typing import Any
 import yaml
 
 from dojo.api import RunInfo, StatsWriter, Trainer, TrainerContext
-from dojo.artifacts.atomic import atomic_write_text
+from dojo.artifacts.atomic import atomic_write_text, reporting_write_errors
 from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
 from dojo.artifacts.training_status import TrainingStatus
+from dojo.config.fields import SafeName, Shortened
 from dojo.config.settings import RunOptions, TrainerSettings
 from dojo.envs.base import BehaviorSpec, Environment
 from dojo.envs.factory import build_environment
-from dojo.errors import ConfigError
-from dojo.interrupts import StopFlag, StopRequested, stop_requested
+from dojo.errors import ConfigError, DivergedError, EnvError, ResultsWriteError
+from dojo.interrupts import EnvironmentCall, StopFlag, StopRequested, stop_requested
 from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
@@ -35,11 +36,13 @@ from dojo.training.behavior_settings import (
     refuse_unimplemented,
     warn_about_teams,
 )
-from dojo.training.checkpoints import CheckpointWriter
+from dojo.training.checkpoints import CheckpointWriter, status_path
 from dojo.training.results import (
     check_run_directory,
+    clear_run_directory,
     initialize_path,
     missing_folders,
+    remove_interrupted_writes,
     remove_new_folders,
 )
 from dojo.training.trainer_controller import BehaviorRuntime, TrainerController, checkpoint_interval
@@ -58,6 +61,22 @@ class RunRequest:
     dump_behavior: Callable[[TrainerSettings], dict[str, Any]]
     command_line: list[str]
     cli_options: dict[str, Any]
+
+
+def refuse_unsafe_behavior_name(name: str, environment: str) -> None:
+    """A behavior name becomes a folder and file names of the run: an environment (a Unity
+    player is another program) must not make dojo write outside the run folder.
+
+    Raises:
+        EnvError: ``name`` holds ``/``, ``\\``, a control character, or is ``.``/``..``.
+    """
+    problem = SafeName.problem(name)
+    if problem is not None:
+        raise EnvError(
+            f"{environment} announced a behavior named {Shortened(name)!r}, which {problem}: "
+            f"its results would not stay in the run folder. Behavior names must be "
+            f"{SafeName.RULE}."
+        )
 
 
 def resolve_seed(seed: int) -> int:
@@ -145,7 +164,11 @@ class Run:
         self.seed = resolve_seed(options.env_settings.seed)
         self.options = replace(options, env_settings=replace(options.env_settings, seed=self.seed))
         self.run_dir = check_run_directory(options.checkpoint_settings)
-        self.status = TrainingStatus()
+        # Read (and checked) before anything is built or written.
+        resume = options.checkpoint_settings.resume
+        self.status = TrainingStatus.load(status_path(self.run_dir)) if resume else TrainingStatus()
+        #: A results file could not be written (a full disk): nothing more is tried.
+        self._write_failed = False
         self.writers: list[StatsWriter] = []
         self.behaviors: dict[str, BehaviorRuntime] = {}
         self.env: Environment | None = None
@@ -182,9 +205,12 @@ class Run:
             )
             try:
                 reason = controller.run()
-            except StopRequested as stopped:  # while waiting for an environment (a restart)
-                logger.info("%s.", stopped)
+            except StopRequested as stopped:  # waiting for an environment, or abandoning it
+                logger.log(stopped.level, "%s.", stopped)
                 reason = "interrupted"
+            except ResultsWriteError:
+                self._write_failed = True
+                raise
             finally:
                 self._finish(controller, reason)
         return reason
@@ -208,8 +234,11 @@ class Run:
             keep_freed_memory()
             device = configure_torch(self.options)
             log_versions()
-            self.env.reset()
+            with EnvironmentCall(f"{self.env.description}: reset()"):
+                self.env.reset()
             specs = dict(self.env.behavior_specs)
+            for name in specs:
+                refuse_unsafe_behavior_name(name, self.env.description)
             settings = {
                 name: behavior_settings(
                     self.options,
@@ -241,10 +270,12 @@ class Run:
 
     def _create_run_folder(self) -> None:
         checkpoint = self.options.checkpoint_settings
-        (self.run_dir / "run_logs").mkdir(parents=True, exist_ok=True)
-        status_path = self.run_dir / "run_logs" / "training_status.json"
-        if checkpoint.resume:
-            self.status = TrainingStatus.load(status_path)
+        with reporting_write_errors(f"the run folder {self.run_dir}"):
+            if checkpoint.resume:
+                remove_interrupted_writes(self.run_dir, self.status)
+            elif checkpoint.force:
+                clear_run_directory(self.run_dir)
+            (self.run_dir / "run_logs").mkdir(parents=True, exist_ok=True)
         behaviors = tuple(sorted(self.behaviors))
         self.info = RunInfo(
             checkpoint.run_id,
@@ -271,7 +302,7 @@ class Run:
             stats = StatsReporter(name, self.writers)
             context = TrainerContext(self.run_dir / name, self.seed, device, self.training, stats)
             trainer = build_trainer(self.host, name, spec, behavior, context)
-            if checkpoint.resume:
+            if checkpoint.resume and self._has_checkpoint(name):
                 trainer.load_checkpoint(self.run_dir / name / "checkpoint.pt")
                 logger.info("Resuming %s from step %d.", name, trainer.step)
             elif checkpoint.initialize_from is not None or behavior.init_path is not None:
@@ -298,6 +329,21 @@ class Run:
                 collected=step,
             )
 
+    def _has_checkpoint(self, name: str) -> bool:
+        """``--resume``: whether behavior ``name`` has a checkpoint to resume from. A behavior
+        with neither ``checkpoint.pt`` nor a checkpoint in the status (the run was stopped
+        before its first one) starts from step 0, with a warning."""
+        if (self.run_dir / name / "checkpoint.pt").exists() or self.status.checkpoints(name):
+            return True  # a listed checkpoint without checkpoint.pt: the loader says so
+        logger.warning(
+            "--resume: %s has no checkpoint in %s (the run was stopped before its first "
+            "one), so %s starts from step 0.",
+            name,
+            self.run_dir,
+            name,
+        )
+        return False
+
     # ------------------------------------------------------------------ artifacts
     def _mean_reward(self, runtime: BehaviorRuntime) -> float | None:
         values = runtime.stats.recent("Environment/Cumulative Reward")
@@ -306,51 +352,90 @@ class Run:
     def _periodic_checkpoint(self, name: str) -> None:
         runtime = self.behaviors[name]
         with hierarchical_timer("save_model"):
-            info = CheckpointWriter(self.run_dir, self.status).save(
-                runtime.trainer, self._mean_reward(runtime)
-            )
-        self._save_status()
+            try:
+                info = CheckpointWriter(self.run_dir, self.status).save(
+                    runtime.trainer, self._mean_reward(runtime)
+                )
+            except DivergedError:
+                runtime.diverged = True
+                raise
         assert self.info is not None
         self.host.hook.dojo_checkpoint_saved(run=self.info, checkpoint=info)
 
     def _save_status(self) -> None:
-        self.status.save(self.run_dir / "run_logs" / "training_status.json")
+        path = status_path(self.run_dir)
+        with reporting_write_errors(str(path), "Its previous version is intact."):
+            self.status.save(path)
 
     def _finish(self, controller: TrainerController, reason: str) -> None:
         """Save final models and status files, whatever ended the loop."""
         try:
             controller.sync()
+        except DivergedError:
+            pass  # the loop already stopped on it; that behavior is not saved below
         except Exception as err:  # an update thread failed: still save what we have
             logger.error("%s", err)
         controller.close()
+        diverged: DivergedError | None = None
+        failures: list[ResultsWriteError] = []
         try:
-            if self.training:
+            if self.training and not self._write_failed:
                 writer = CheckpointWriter(self.run_dir, self.status)
                 for runtime in self.behaviors.values():
-                    info = writer.save(runtime.trainer, self._mean_reward(runtime), final=True)
+                    if runtime.diverged:  # its last good checkpoint stays the latest
+                        continue
+                    try:
+                        info = writer.save(runtime.trainer, self._mean_reward(runtime), final=True)
+                    except DivergedError as err:  # the others are still saved
+                        diverged = diverged or err
+                        continue
                     assert self.info is not None
                     self.host.hook.dojo_checkpoint_saved(run=self.info, checkpoint=info)
-            self._save_status()
+            if not self._write_failed:
+                self._save_status()
+        except ResultsWriteError as err:
+            self._write_failed = True
+            if reason != "failed":
+                raise
+            logger.error("%s", err)  # the error that ended the loop is the one shown
         finally:
             for runtime in self.behaviors.values():
                 runtime.trainer.close()
             for writer_ in self.writers:
-                writer_.close()
+                failures += self._attempt_write(writer_.close)
             if self.env is not None:
                 self.env.close()
-            self._write_run_logs()
+            failures += self._attempt_write(self._write_run_logs)
             assert self.info is not None
             self.host.hook.dojo_run_finished(run=self.info, reason=reason)
+        if failures and reason != "failed":
+            raise failures[0]
+        for failure in failures:  # the error that ended the loop is the one shown
+            logger.warning("%s", failure)
+        if diverged is not None:
+            raise diverged
+
+    def _attempt_write(self, write: Callable[[], None]) -> list[ResultsWriteError]:
+        """Run ``write`` (end-of-run files); a failure is returned, to be raised once the run
+        is closed, or only logged when a write already failed (the disk is still full)."""
+        try:
+            write()
+        except ResultsWriteError as err:
+            if self._write_failed:
+                logger.warning("%s", err)
+                return []
+            self._write_failed = True
+            return [err]
+        return []
 
     def _write_run_logs(self) -> None:
         options = self.request.dump_options(self.options)
-        atomic_write_text(
-            self.run_dir / "configuration.yaml", yaml.safe_dump(options, sort_keys=False)
-        )
-        write_timers(
-            self.run_dir / "run_logs" / "timers.json",
-            {"command_line_arguments": " ".join(self.request.command_line)},
-        )
+        path = self.run_dir / "configuration.yaml"
+        with reporting_write_errors(str(path)):
+            atomic_write_text(path, yaml.safe_dump(options, sort_keys=False))
+        path = self.run_dir / "run_logs" / "timers.json"
+        with reporting_write_errors(str(path)):
+            write_timers(path, {"command_line_arguments": " ".join(self.request.command_line)})
 
 
 def run_training(request: RunRequest, host: PluginHost) -> str:

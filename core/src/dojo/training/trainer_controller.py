@@ -24,9 +24,11 @@ from dojo.api import Trainer, Trajectory
 from dojo.artifacts.timers import hierarchical_timer
 from dojo.config.settings import TrainerSettings
 from dojo.envs.base import Environment
-from dojo.errors import DojoError
+from dojo.errors import DivergedError, DojoError
+from dojo.interrupts import EnvironmentCall
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor, FinishedEpisode
+from dojo.training.divergence import check_losses
 
 logger = logging.getLogger("dojo")
 
@@ -44,6 +46,16 @@ class BehaviorRuntime:
     collected: int = 0
     """Steps handed to the trainer so far (the trainer's own counter may lag behind when
     it updates in a background thread)."""
+    diverged: bool = False
+    """An update produced non-finite values: nothing more of this trainer is saved."""
+
+    def check_update(self) -> None:
+        """Raise :class:`~dojo.errors.DivergedError` if the last update's loss was not finite."""
+        try:
+            check_losses(self.name, self.stats, int(self.trainer.step))
+        except DivergedError:
+            self.diverged = True
+            raise
 
 
 class UpdateThread:
@@ -59,8 +71,9 @@ class UpdateThread:
     while the last one trains.
     """
 
-    def __init__(self, trainer: Trainer) -> None:
+    def __init__(self, trainer: Trainer, check: Callable[[], None] = lambda: None) -> None:
         self.trainer = trainer
+        self.check = check  # after each update, e.g. BehaviorRuntime.check_update
         self.lookahead = max(0, int(trainer.threaded_lookahead))
         self.queue: queue.Queue[list[Trajectory] | None] = queue.Queue()
         self._waiting = 0  # steps submitted and not yet taken by the update thread
@@ -84,6 +97,7 @@ class UpdateThread:
                 if self.error is None:
                     self.trainer.process_trajectories(batch)
                     self.trainer.advance()
+                    self.check()
             except BaseException as err:  # reported to the main thread, which stops the run
                 # Keep taking batches (unprocessed) so a waiting submit() never blocks forever.
                 self.error = err
@@ -111,6 +125,8 @@ class UpdateThread:
         self._raise_error()
 
     def _raise_error(self) -> None:
+        if isinstance(self.error, DivergedError):
+            raise self.error
         if self.error is not None:
             raise DojoError(
                 f"the update thread of {self.trainer.behavior_name!r} failed: {self.error}"
@@ -150,10 +166,12 @@ class TrainerController:
         self.stop_requested = stop_requested
         self.training = training
         self.threads: dict[str, UpdateThread] = {}
+        # A stop abandons a step that does not return (a hung environment) after a grace time.
+        self._env_step = EnvironmentCall(f"{env.description}: step()")
         if training:
             for name, runtime in self.behaviors.items():
                 if runtime.trainer.threaded:
-                    self.threads[name] = UpdateThread(runtime.trainer)
+                    self.threads[name] = UpdateThread(runtime.trainer, runtime.check_update)
 
     def finished(self) -> bool:
         """Every behavior passed its ``max_steps`` (never under ``--inference``)."""
@@ -203,7 +221,7 @@ class TrainerController:
                         runtime.stats.add_stat("Policy/Entropy", output.entropy)
                     runtime.processor.record_actions(decision, output)
                     env.set_actions(name, output.actions)
-            with hierarchical_timer("env_step"):
+            with hierarchical_timer("env_step"), self._env_step:
                 env.step()
             self._environment_reports()
 
@@ -299,6 +317,7 @@ class TrainerController:
                     runtime.trainer.process_trajectories(trajectories)
                 if update:
                     runtime.trainer.advance()
+                    runtime.check_update()
 
     def _boundaries(self, name: str, runtime: BehaviorRuntime) -> None:
         """Write summaries / checkpoints when the step count crossed their boundaries; a

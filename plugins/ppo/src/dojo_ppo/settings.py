@@ -9,11 +9,14 @@ Stable-Baselines3's linear clip range, as in its rl-zoo settings: 0).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from marshmallow import post_load, pre_load
+from marshmallow import ValidationError, post_load, pre_load, validates_schema
 
 from dojo.config.fields import AtLeast, Between, Boolean, Integer, Number, OneOf, StrictSchema, Text
+
+if TYPE_CHECKING:
+    from dojo.config.settings import TrainerSettings
 
 SCHEDULES = ("linear", "constant")
 
@@ -34,6 +37,17 @@ class PPOSettings:
     beta_schedule: str = "linear"
     epsilon_schedule: str = "linear"
     epsilon_final: float = 0.1
+
+    def warnings_for(self, behavior: TrainerSettings) -> list[str]:
+        """Cross-checks with the behavior's other keys, reported as warnings by the loader."""
+        if 0 < behavior.max_steps < self.buffer_size:
+            return [
+                f"hyperparameters.buffer_size ({self.buffer_size}) is more than max_steps "
+                f"({behavior.max_steps}): PPO updates the policy each time buffer_size new steps "
+                "are collected, so this run would end without a single update. Lower "
+                "buffer_size (e.g. 10 x batch_size) or raise max_steps."
+            ]
+        return []
 
 
 class PPOHyperparametersSchema(StrictSchema):
@@ -109,6 +123,18 @@ class PPOHyperparametersSchema(StrictSchema):
             data.setdefault("beta_schedule", data["learning_rate_schedule"])
             data.setdefault("epsilon_schedule", data["learning_rate_schedule"])
         return data
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_buffer_holds_a_batch(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["buffer_size"] < data["batch_size"]:
+            raise ValidationError(
+                f"must be at least batch_size ({data['batch_size']}), got {data['buffer_size']}: "
+                "each update splits the buffer into minibatches of batch_size, and ML-Agents "
+                "makes no update at all from a buffer smaller than one minibatch. Raise "
+                "buffer_size to a multiple of batch_size (e.g. 10 x batch_size) or lower "
+                "batch_size.",
+                field_name="buffer_size",
+            )
 
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> PPOSettings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import post_load, pre_load
+from marshmallow import ValidationError, post_load, pre_load, validates_schema
 
 from dojo.config.fields import AtLeast, Between, Boolean, Integer, Number, OneOf, StrictSchema, Text
 
@@ -93,6 +93,17 @@ class SACHyperparametersSchema(StrictSchema):
             data = dict(data)
             data["reward_signal_steps_per_update"] = data.get("steps_per_update", 1.0)
         return data
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check_buffer_holds_a_batch(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data["buffer_size"] < data["batch_size"]:
+            raise ValidationError(
+                f"must be at least batch_size ({data['batch_size']}), got {data['buffer_size']}: "
+                "the replay buffer keeps at most buffer_size transitions and each update "
+                "samples batch_size of them, so SAC (in dojo as in ML-Agents) would never "
+                "update. Raise buffer_size (e.g. 50000) or lower batch_size.",
+                field_name="buffer_size",
+            )
 
     @post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> SACSettings:

@@ -505,7 +505,8 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
                 actor_loaded and coefficients_loaded,
             )
             self.step = checkpoint.step()
-            self.load_replay_buffer(Path(path).parent)
+            # Only a buffer saved with this very checkpoint (save_resume_files).
+            self.load_replay_buffer(Path(path).parent, step=self.step)
         checkpoint.warn(self.behavior_name)
         counters = {
             key: int(state[key])

@@ -43,6 +43,19 @@ def free_port(count: int = 1) -> int:
     raise RuntimeError("no free port range")
 
 
+def port_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` of 127.0.0.1 (the Editor's 5004 may be taken)."""
+    with socket.socket() as probe:
+        # As the trainer's gRPC server binds: connections of an earlier test left in TIME_WAIT
+        # do not make the port busy, only a live listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def player_script(folder: Path, body: str, name: str = "player") -> Path:
     """An executable script usable as ``--env``: ``body`` runs with the test's interpreter and
     receives the trainer's arguments (``--mlagents-port``, ``-logFile``, ...) in ``sys.argv``."""

@@ -22,6 +22,7 @@ from dojo.errors import EnvError
 def hello(version: str = "1.5.0") -> bytes:
     message = UnityMessageProto()
     message.header.status = 200
+    message.unity_output.rl_initialization_output.name = "AcademySingleton"
     message.unity_output.rl_initialization_output.communication_version = version
     return message.SerializeToString()
 
@@ -89,7 +90,9 @@ def test_oversized_message_is_an_error(port: int) -> None:
     server = ExchangeServer(port, max_message_bytes=1000)
     server.start()
     try:
-        RawClient(port, [b"\x0a" + b"\x00" * 1499]).start()
+        RawClient(port, [hello(), b"\x0a" + b"\x00" * 1499]).start()
+        server.receive(10)
+        server.reply(UnityMessageProto())
         with pytest.raises(EnvError, match=r"message of 1500 bytes, more than the limit of 1000"):
             server.receive(10)
     finally:
@@ -141,4 +144,4 @@ def test_client_disconnecting_mid_episode_fails_fast(port: int) -> None:
 def test_wrong_major_version_is_refused(port: int) -> None:
     RawClient(port, [hello("2.0.0"), empty()]).start()
     with pytest.raises(EnvError, match=r"speaks communication API 2\.0\.0 but dojo speaks 1\.5\.0"):
-        environment(port)
+        environment(port, timeout=3)

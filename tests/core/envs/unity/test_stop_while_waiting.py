@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 
 from tests.e2e.helpers import Completed, LearnProcess
 
-from .conftest import free_port, player_script, small_default_config
+from .conftest import free_port, player_script, port_free, small_default_config
 
 CONFIG = small_default_config(max_steps=1000000)
 
@@ -55,15 +56,6 @@ def assert_stopped_before_training(completed: Completed, elapsed: float, cwd: Pa
     assert "error:" not in completed.stderr, completed.describe()
     assert "saving" not in completed.output  # nothing to save yet
     assert not (cwd / "results").exists()
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def gone(pid: int, within: float = 10.0) -> bool:
@@ -179,3 +171,67 @@ def test_ctrl_c_while_a_crashed_player_restarts_saves_promptly(tmp_path: Path) -
     assert list(run_dir.glob("*.onnx")), completed.describe()  # the final models were saved
     assert (run_dir / "run_logs" / "training_status.json").is_file()
     assert gone(replacement), "the replacement player is still running"
+
+
+def test_a_player_failing_after_ctrl_c_is_not_restarted(tmp_path: Path) -> None:
+    marker, launches = tmp_path / "slow-step", tmp_path / "launches"
+    # Its 201st step is slow and then it crashes: Ctrl+C comes while the trainer waits.
+    player_script(
+        tmp_path,
+        "import os, sys, time\n"
+        f"open({str(launches)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        "import dojo.envs.unity.client as client\n"
+        "answer = client.EnvironmentClient._answer\n"
+        "def crash_later(self, unity_input):\n"
+        "    if self.steps_served == 200:\n"
+        f"        open({str(marker)!r}, 'w').write('slow')\n"
+        "        time.sleep(1.0)\n"
+        "        os._exit(3)\n"
+        "    return answer(self, unity_input)\n"
+        "client.EnvironmentClient._answer = crash_later\n"
+        "from dojo.envs.serve import main\n"
+        "sys.exit(main(['gymnasium:CartPole-v1', *sys.argv[1:]]))",
+        name="Crashy",
+    )
+    process = start(tmp_path, "--env", "Crashy", "--base-port", str(free_port()))
+    try:
+        wait_for_file(marker, process)
+        completed, elapsed = stop_and_wait(process, signal.SIGINT)
+    finally:
+        process.kill()
+    assert elapsed < PROMPT_S, f"took {elapsed:.1f} s to stop\n" + completed.describe()
+    assert completed.returncode == 0, completed.describe()
+    assert "Restarting" not in completed.output, completed.describe()
+    assert len(launches.read_text().split()) == 1, "a new player was started after Ctrl+C"
+    assert "exited with code 3; not restarting it: the run is stopping" in completed.stdout
+    assert "Training stopped: interrupted." in completed.stdout
+    assert list((tmp_path / "results" / "waiting").glob("*.onnx")), completed.describe()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stop_while_a_remote_environment_is_awaited_again_saves_promptly(
+    tmp_path: Path, signum: int
+) -> None:
+    port = free_port()
+    process = start(tmp_path, "--env", f"remote::{port}")
+    player = subprocess.Popen(
+        [sys.executable, "-m", "dojo.envs.serve", "gymnasium:CartPole-v1", "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        process.wait_for_step_line()
+        player.send_signal(signal.SIGINT)  # it says goodbye; the trainer waits for another
+        player.wait(timeout=30)
+        process.wait_for_text("Restarting it")
+        completed, elapsed = stop_and_wait(process, signum)
+    finally:
+        process.kill()
+        if player.poll() is None:
+            player.kill()
+            player.wait()
+    assert elapsed < PROMPT_S, f"took {elapsed:.1f} s to stop\n" + completed.describe()
+    assert completed.returncode == 0, completed.describe()
+    assert "Traceback" not in completed.output
+    assert f"worker 0 (port {port}): stopped while waiting" in completed.stdout
+    assert "Training stopped: interrupted." in completed.stdout
+    assert list((tmp_path / "results" / "waiting").glob("*.onnx")), completed.describe()

@@ -225,6 +225,10 @@ class EnvironmentClient:
             data = self._exchange(message.SerializeToString())
         except grpc.RpcError as err:
             self._connected = False
+            if err.code() == grpc.StatusCode.FAILED_PRECONDITION:  # the trainer's refusal
+                raise EnvError(
+                    f"the trainer at {self.address} refused the connection: {err.details()}"
+                ) from err
             raise EnvError(
                 f"the trainer at {self.address} went away: {err.code().name} {err.details()}"
             ) from err

@@ -56,6 +56,7 @@ from dojo.envs.unity.side_channels import (
 )
 from dojo.envs.unity.worker import UnityWorker, step_message
 from dojo.errors import EnvError
+from dojo.interrupts import StopRequested, stop_requested
 
 logger = logging.getLogger("dojo")
 
@@ -445,9 +446,18 @@ class UnityEnvironment(Environment):
 
     # ------------------------------------------------------------------ failures
     def _restart(self, index: int, failure: WorkerFailure) -> None:
+        """Replace worker ``index`` after ``failure`` (see the module docstring).
+
+        Raises:
+            WorkerFailure: restarts are off (the Editor).
+            EnvError: the restart policy refuses, or the new worker does not come up.
+            StopRequested: a stop was requested: no new environment is started or waited for.
+        """
         state = self._workers[index]
         if self._policy is None:
             raise failure
+        if stop_requested():
+            raise StopRequested(f"{failure}; not restarting it: the run is stopping")
         now = time.monotonic()
         refusal = self._policy.refusal(state.restarts, now)
         if refusal is not None:

@@ -1,5 +1,5 @@
 """The Unity environment providers: a build (``--env path``), the Editor (no ``--env``) and
-remote environments (``--env remote:[HOST][:PORT]``), each a :class:`UnityEnvironment` of
+remote environments (``--env remote:HOST[:PORT]``), each a :class:`UnityEnvironment` of
 :class:`~dojo.envs.unity.worker.UnityWorker` connections listening on the loopback interface
 unless told otherwise. Registered by :mod:`dojo.builtin.environments`.
 """
@@ -96,7 +96,8 @@ def make_remote_environment(
     engine_settings: EngineSettings | None = None,
     log_dir: Path | None = None,
 ) -> UnityEnvironment:
-    """``--env remote:[HOST][:PORT]``: listen for ``--num-envs`` environments started elsewhere.
+    """``--env remote:HOST[:PORT]`` or ``remote::PORT``: listen for ``--num-envs`` environments
+    started elsewhere.
 
     Worker ``i`` listens on ``HOST`` (default 127.0.0.1; ``0.0.0.0`` for other machines) at
     ``PORT + i`` (default ``--base-port``). Each environment connects by itself, for example

@@ -7,6 +7,16 @@ replies (``UnityToExternalProto`` in ML-Agents' ``rpc_communicator.py`` works th
 
 Requests are taken as raw bytes (a generic handler, no generated stub) so that an oversized or
 malformed message is reported by dojo with a clear message instead of being dropped by gRPC.
+
+Any local process can call ``Exchange``, so the port belongs to one connection at a time: the
+first whose message is a handshake as a Unity player sends it (status 200, an
+``rl_initialization_output`` with the environment's name and communication version). Until then,
+anything else (an empty message, bytes that are not a ``UnityMessageProto``, a status other than
+200) is refused with ``FAILED_PRECONDITION`` and a warning naming what was wrong, and the wait
+goes on; once a connection owns the port, calls from any other connection are refused the same
+way. Neither reaches the training thread, so the environment connected or waited for is not
+disturbed. A connection is its gRPC peer (address and port of the client's TCP connection: a
+player makes every call over one channel).
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import errno
 import logging
 import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
@@ -33,6 +44,11 @@ SERVICE = "communicator_objects.UnityToExternalProto"
 #: Largest message dojo accepts from an environment (gRPC's own limit is twice this, so that a
 #: larger message still reaches dojo and gets a clear error instead of a silent rejection).
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+#: Refused connections logged one by one; after that one line says the rest are not logged.
+MAX_REFUSAL_WARNINGS = 10
+#: gRPC threads: a call whose request never completes holds one until the server stops, so a
+#: few such calls must not leave the environment's own calls without a thread.
+RPC_THREADS = 16
 
 
 class WorkerFailure(EnvError):
@@ -40,10 +56,15 @@ class WorkerFailure(EnvError):
 
 
 class _Call:
-    """One in-flight ``Exchange`` call, parked until the training thread replies."""
+    """One in-flight ``Exchange`` call, parked until the training thread replies.
 
-    def __init__(self) -> None:
-        self.reply: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+    The reply is the answer's bytes, a refusal (``str``: the call fails with
+    ``FAILED_PRECONDITION`` and that message) or ``None`` (the trainer is shutting down).
+    """
+
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+        self.reply: queue.Queue[bytes | str | None] = queue.Queue(maxsize=1)
         self.answered = False
         self.hung_up = False
         """The client went away before the trainer answered."""
@@ -74,6 +95,11 @@ class ExchangeServer:
         self._parked: _Call | None = None
         self._stopping = False
         self._server: grpc.Server | None = None
+        self._owner: str | None = None
+        self._refusals = 0
+        self._refusal_lock = threading.Lock()
+        self.last_refusal = ""
+        """The latest refused connection and why, since the last accepted handshake."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -85,7 +111,7 @@ class ExchangeServer:
         check_port_free(self.host, self.port)
         limit = 2 * self.max_message_bytes
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"dojo-rpc-{self.port}"),
+            futures.ThreadPoolExecutor(RPC_THREADS, thread_name_prefix=f"dojo-rpc-{self.port}"),
             options=[
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", limit),
@@ -117,9 +143,23 @@ class ExchangeServer:
             self._server.stop(grace=0.2).wait(2)
             self._server = None
 
+    @property
+    def owner(self) -> str | None:
+        """The connection whose handshake was accepted (``127.0.0.1:51234``), or ``None``."""
+        return self._owner
+
+    def release(self) -> None:
+        """Forget the connection that owns the port: the next handshake may come from any."""
+        self._owner = None
+
     # ------------------------------------------------------------------ the RPC (gRPC threads)
     def _exchange(self, request: bytes, context: grpc.ServicerContext) -> bytes:
-        call = _Call()
+        peer = _peer_name(context.peer())
+        refusal = self._refusal(peer, request)
+        if refusal is not None:
+            self._refuse(peer, refusal)
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.where}: {refusal}")
+        call = _Call(peer)
 
         def ended() -> None:
             if not call.answered:
@@ -137,7 +177,29 @@ class ExchangeServer:
                 continue
             if reply is None:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "the trainer is shutting down")
+            if isinstance(reply, str):
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{self.where}: {reply}")
             return reply
+
+    def _refusal(self, peer: str, request: bytes) -> str | None:
+        """Why a call from ``peer`` is refused, or ``None`` to hand it to the training thread."""
+        owner = self._owner
+        if owner is None:
+            return handshake_problem(request, self.max_message_bytes)
+        if peer != owner:
+            return f"the port is in use by another environment ({owner})"
+        return None
+
+    def _refuse(self, peer: str, reason: str) -> None:
+        """Log a refused connection (the first :data:`MAX_REFUSAL_WARNINGS`)."""
+        with self._refusal_lock:
+            self._refusals += 1
+            count = self._refusals
+            self.last_refusal = f"{peer} was refused: {reason}"
+        if count <= MAX_REFUSAL_WARNINGS:
+            logger.warning("%s: refused a connection from %s: %s", self.where, peer, reason)
+        elif count == MAX_REFUSAL_WARNINGS + 1:
+            logger.warning("%s: refusing more connections; not logging them any more", self.where)
 
     # ------------------------------------------------------------------ training thread
     def receive(
@@ -146,6 +208,7 @@ class ExchangeServer:
         alive: Callable[[], str | None] | None = None,
         waiting_for: str = "",
         stop_grace: float = 0.0,
+        deadline: float | None = None,
     ) -> UnityMessageProto:
         """Wait for the environment's next message (the call stays parked until :meth:`reply`).
 
@@ -157,6 +220,11 @@ class ExchangeServer:
             stop_grace: seconds the wait goes on after a stop request, so that an environment
                 busy with a step can still answer and then be closed by the protocol (0: a
                 wait for a connection ends at once).
+            deadline: when the wait ends (``time.monotonic()``), for a wait that started
+                earlier; ``timeout`` is then only named in the error.
+
+        Before a connection owns the port only a handshake is taken (see the module docstring);
+        the call that carried it then owns the port.
 
         Raises:
             WorkerFailure: timeout, the environment exited or disconnected, or it closed the
@@ -164,7 +232,8 @@ class ExchangeServer:
             EnvError: an oversized or malformed message.
             StopRequested: Ctrl+C or SIGTERM (:mod:`dojo.interrupts`) while nothing had arrived.
         """
-        deadline = time.monotonic() + timeout
+        if deadline is None:
+            deadline = time.monotonic() + timeout
         stop_seen: float | None = None
         while True:
             remaining = deadline - time.monotonic()
@@ -180,11 +249,13 @@ class ExchangeServer:
                     ) from None
                 reason = alive() if alive is not None else None
                 if reason is not None:
-                    raise WorkerFailure(f"{self.where}: {reason}") from None
+                    raise WorkerFailure(
+                        f"{self.where}: {reason}{self._refused_meanwhile()}"
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise WorkerFailure(
                         f"{self.where}: no {waiting_for or 'message'} from the environment within "
-                        f"{timeout:g} s (--timeout-wait)"
+                        f"{timeout:g} s (--timeout-wait){self._refused_meanwhile()}"
                     ) from None
                 continue
             if kind == "ended":
@@ -192,8 +263,23 @@ class ExchangeServer:
                     self._parked = None
                     raise WorkerFailure(f"{self.where}: the environment disconnected")
                 continue
+            refusal = self._refusal(call.peer, data)
+            if refusal is not None:  # screened by its gRPC thread before the port changed hands
+                call.answered = True
+                call.reply.put(refusal)
+                self._refuse(call.peer, refusal)
+                continue
+            if self._owner is None:
+                self._owner = call.peer
+                self.last_refusal = ""
             self._parked = call
             return self._parse(data)
+
+    def _refused_meanwhile(self) -> str:
+        """For a failed wait for a handshake: the last connection refused meanwhile."""
+        if self._owner is not None or not self.last_refusal:
+            return ""
+        return f"; {self.last_refusal}"
 
     def _parse(self, data: bytes) -> UnityMessageProto:
         if len(data) > self.max_message_bytes:
@@ -237,6 +323,40 @@ class ExchangeServer:
         message.header.status = 400
         self.reply(message)
         return True
+
+
+def handshake_problem(data: bytes, max_message_bytes: int = MAX_MESSAGE_BYTES) -> str | None:
+    """Why ``data`` is not the first message of a Unity player, or ``None`` if it is one.
+
+    A player's first message has status 200 and an ``rl_initialization_output`` naming the
+    environment and its communication version (whether dojo speaks that version is checked by
+    the worker, which closes the connection through the protocol when it does not).
+    """
+    if not data:
+        return "an empty message instead of a handshake"
+    if len(data) > max_message_bytes:
+        return f"a first message of {len(data)} bytes, more than the limit of {max_message_bytes}"
+    message = UnityMessageProto()
+    try:
+        message.ParseFromString(data)
+    except DecodeError:
+        return f"{len(data)} bytes that are not a UnityMessageProto instead of a handshake"
+    if message.header.status != 200:
+        return f"status {message.header.status} before the handshake (a handshake has 200)"
+    if not message.unity_output.HasField("rl_initialization_output"):
+        return "a message without rl_initialization_output instead of a handshake"
+    init = message.unity_output.rl_initialization_output
+    if not init.name:
+        return "a handshake without the environment's name"
+    if not init.communication_version:
+        return "a handshake without a communication version"
+    return None
+
+
+def _peer_name(peer: str) -> str:
+    """``ipv4:127.0.0.1:51234`` -> ``127.0.0.1:51234`` (gRPC's name of a client connection)."""
+    kind, _, address = peer.partition(":")
+    return address if kind in ("ipv4", "ipv6") and address else peer
 
 
 def check_port_free(host: str, port: int) -> None:

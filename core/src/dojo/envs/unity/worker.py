@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+import time
 from collections.abc import Callable
 
 from dojo.envs.unity.communicator_objects.capabilities_pb2 import UnityRLCapabilitiesProto
@@ -57,34 +58,27 @@ def dojo_capabilities() -> UnityRLCapabilitiesProto:
     return capabilities
 
 
-def check_api_version(theirs: str, where: str) -> None:
-    """ML-Agents' rule: majors must match (and minors too while the major is 0).
+def api_version_problem(theirs: str) -> str | None:
+    """Why dojo cannot talk to an environment of communication API ``theirs``, or ``None``.
 
-    Raises:
-        EnvError: incompatible versions, naming both.
+    ML-Agents' rule: majors must match (and minors too while the major is 0).
     """
     try:
         their_major, their_minor = (int(p) for p in theirs.split(".")[:2])
-    except ValueError as err:
-        raise EnvError(
-            f"{where}: the environment sent communication API version {theirs!r}, which is not "
-            f"a version number (dojo speaks {API_VERSION})"
-        ) from err
+    except ValueError:
+        return (
+            f"the environment sent communication API version {theirs!r}, which is not a version "
+            f"number (dojo speaks {API_VERSION})"
+        )
     our_major, our_minor = (int(p) for p in API_VERSION.split(".")[:2])
     compatible = their_major == our_major and (their_major != 0 or their_minor == our_minor)
     if not compatible:
-        raise EnvError(
-            f"{where}: the environment speaks communication API {theirs} but dojo speaks "
-            f"{API_VERSION}; their major versions must match. Rebuild the environment with a "
-            "com.unity.ml-agents package of communication API 1.x (package 2.0 or newer)."
+        return (
+            f"the environment speaks communication API {theirs} but dojo speaks {API_VERSION}; "
+            "their major versions must match. Rebuild the environment with a com.unity.ml-agents "
+            "package of communication API 1.x (package 2.0 or newer)."
         )
-    if their_minor != our_minor:
-        logger.info(
-            "%s: environment communication API %s, dojo %s (compatible).",
-            where,
-            theirs,
-            API_VERSION,
-        )
+    return None
 
 
 class UnityWorker:
@@ -150,34 +144,42 @@ class UnityWorker:
     def handshake(self) -> UnityOutputProto:
         """Wait for the environment's handshake and answer it; returns its output.
 
+        Connections that are not a Unity player's are refused by the server and do not end the
+        wait (:class:`~dojo.envs.unity.server.ExchangeServer`). A player of an incompatible
+        communication API is answered as ML-Agents answers it (the handshake reply, then the
+        close, status 400, which makes a build quit) and the wait goes on for another, within
+        the same ``timeout_wait``; a launched player that quits this way is reported with why.
+
         Raises:
-            EnvError: it never connects within ``timeout_wait``
-                (:class:`~dojo.envs.unity.server.WorkerFailure`), its first message is not a
-                handshake, or its API version is incompatible.
+            EnvError: no acceptable environment connects within ``timeout_wait``, or the
+                launched player exits (:class:`~dojo.envs.unity.server.WorkerFailure`, naming
+                the last refused connection).
+            StopRequested: Ctrl+C or SIGTERM while waiting.
         """
+        deadline = time.monotonic() + self.timeout_wait
         try:
-            first = self.server.receive(
-                self.timeout_wait, self._alive, waiting_for="connection (handshake)"
-            )
-            init = first.unity_output.rl_initialization_output
-            if not first.unity_output.HasField("rl_initialization_output"):
-                raise EnvError(
-                    f"{self.where}: the environment's first message is not a handshake "
-                    "(no rl_initialization_output)"
+            while True:
+                first = self.server.receive(
+                    self.timeout_wait, self._alive, "connection (handshake)", deadline=deadline
+                )
+                init = first.unity_output.rl_initialization_output
+                reply = UnityMessageProto()
+                reply.header.status = 200
+                reply.unity_input.rl_initialization_input.CopyFrom(self._initialization_input())
+                self.server.reply(reply)
+                problem = api_version_problem(init.communication_version)
+                if problem is None:
+                    break
+                self._refuse_incompatible(problem, deadline)
+            if init.communication_version.split(".")[:2] != API_VERSION.split(".")[:2]:
+                logger.info(
+                    "%s: environment communication API %s, dojo %s (compatible).",
+                    self.where,
+                    init.communication_version,
+                    API_VERSION,
                 )
             self.name = init.name
-            reply = UnityMessageProto()
-            reply.header.status = 200
-            reply.unity_input.rl_initialization_input.CopyFrom(self._initialization_input())
-            self.server.reply(reply)
-            try:
-                check_api_version(init.communication_version, self.where)
-            except EnvError:
-                # The environment sends one more message; the close (400) answers it.
-                with contextlib.suppress(EnvError):
-                    self.server.receive(min(2.0, self.timeout_wait), self._alive, "message")
-                raise
-            if init.HasField("capabilities") and not init.capabilities.baseRLCapabilities:
+            if not init.HasField("capabilities") or not init.capabilities.baseRLCapabilities:
                 logger.warning(
                     "%s: the environment does not report baseRLCapabilities; it may be built "
                     "with an old ML-Agents package.",
@@ -191,6 +193,19 @@ class UnityWorker:
         except BaseException:
             self.close()
             raise
+
+    def _refuse_incompatible(self, problem: str, deadline: float) -> None:
+        """Close the connection of a player whose API is incompatible and forget it."""
+        peer = self.server.owner
+        # As ML-Agents: the player sends one more message, which the close (400) answers.
+        wait = max(0.0, min(2.0, deadline - time.monotonic()))
+        with contextlib.suppress(EnvError):
+            self.server.receive(wait, None, "message after handshake")
+        with contextlib.suppress(EnvError):
+            self.server.close_connection()
+        self.server.release()
+        self.server.last_refusal = f"{peer} was refused: {problem}"
+        logger.warning("%s: refused the environment at %s: %s", self.where, peer, problem)
 
     def _initialization_input(self) -> UnityRLInitializationInputProto:
         init = UnityRLInitializationInputProto()
