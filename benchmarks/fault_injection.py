@@ -7,7 +7,7 @@ tmpfs), bad input on the command line and in files, foreign traffic on the Unity
 updates that diverge. It prints one row per case (passed/total) as the Markdown table of the
 README's reliability section.
 
-    python benchmarks/fault_injection.py            # the full table (about half an hour)
+    python benchmarks/fault_injection.py            # the full table (about 20 minutes)
     python benchmarks/fault_injection.py --quick    # fewer repetitions (a few minutes)
     python benchmarks/fault_injection.py --only kills,disk
 
