@@ -108,17 +108,23 @@ def _trial(cwd: Path, mode: str, fault: str) -> tuple[list[str], float]:
         process.kill()
 
 
+def put_faulty_envs_on_path(folder: Path) -> None:
+    """Write module ``dojo_env_faults`` (the faulty environments) under ``folder`` and put it on
+    the ``PYTHONPATH`` of the commands started from now on."""
+    module_dir = folder / "modules"
+    module_dir.mkdir()
+    (module_dir / "dojo_env_faults.py").write_text(FAULTY_ENVS)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(module_dir), os.environ.get("PYTHONPATH", "")])
+    )
+
+
 def run(quick: bool = False) -> list[Row]:
     """One row per fault: its trials in both vectorization modes (``killed``: async only)."""
     trials = 1 if quick else 2
     rows = []
     with tempfile.TemporaryDirectory(prefix="dojo-env-faults-") as tmp:
-        module_dir = Path(tmp) / "modules"
-        module_dir.mkdir()
-        (module_dir / "dojo_env_faults.py").write_text(FAULTY_ENVS)
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(module_dir), os.environ.get("PYTHONPATH", "")])
-        )
+        put_faulty_envs_on_path(Path(tmp))
         for fault, (case, _) in FAULTS.items():
             modes = ["async"] if fault == "killed" else ["sync", "async"]
             failures: list[str] = []

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
+from faults.env_faults import put_faulty_envs_on_path  # noqa: E402
 from faults.table import Row, markdown_table  # noqa: E402
-from tests.core.envs.test_env_faults import FAULTY_ENVS  # noqa: E402
 from tests.e2e.helpers import Completed, LearnProcess  # noqa: E402
 from tests.e2e.test_env_faults_run import RUN_ARGS, faulty_config, non_finite_weights  # noqa: E402
 from tests.e2e.test_interrupt_and_resume import _running_in_group  # noqa: E402
@@ -96,12 +96,7 @@ def run(quick: bool = False) -> list[Row]:
     trials = 1 if quick else 3
     rows = []
     with tempfile.TemporaryDirectory(prefix="dojo-signals-") as tmp:
-        module_dir = Path(tmp) / "modules"
-        module_dir.mkdir()
-        (module_dir / "dojo_env_faults.py").write_text(FAULTY_ENVS)
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(module_dir), os.environ.get("PYTHONPATH", "")])
-        )
+        put_faulty_envs_on_path(Path(tmp))
         for index, (signum, group, mode, fault, wait_for) in enumerate(CASES):
             failures: list[str] = []
             seconds = []
