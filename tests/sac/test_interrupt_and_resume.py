@@ -22,7 +22,8 @@ _spec.loader.exec_module(helpers)
 ARGS = ["sac.yaml", "--run-id=sac", "--seed=0", "--results-dir=results"]
 
 
-def pendulum_config(max_steps: int) -> dict[str, Any]:
+def pendulum_config(max_steps: int, checkpoint_interval: int = 100_000) -> dict[str, Any]:
+    """SAC on Pendulum with ``save_replay_buffer``, small enough for a test."""
     return {
         "behaviors": {
             "Pendulum": {
@@ -37,7 +38,7 @@ def pendulum_config(max_steps: int) -> dict[str, Any]:
                 "max_steps": max_steps,
                 "time_horizon": 10,
                 "summary_freq": 200,
-                "checkpoint_interval": 100_000,
+                "checkpoint_interval": checkpoint_interval,
             }
         },
         "env_settings": {"env_path": "gymnasium:Pendulum-v1", "num_envs": 2},

@@ -24,6 +24,7 @@ from dojo.plugin_host import load_plugins
 from dojo.training.checkpoints import CheckpointWriter
 from dojo.training.replay_buffer import REPLAY_BUFFER_FILE
 from dojo_sac.trainer import SACTrainer
+from tests.sac.test_interrupt_and_resume import ARGS, pendulum_config
 from tests.training_helpers import build_trainer
 
 
@@ -126,48 +127,24 @@ def test_a_buffer_of_another_step_than_the_checkpoint_is_not_loaded_and_said(
 
 
 # ---------------------------------------------------------------------- mlagents-learn
-ARGS = ["sac.yaml", "--run-id=sac", "--seed=0", "--results-dir=results"]
-
-
-def pendulum_config(max_steps: int) -> dict[str, Any]:
-    return {
-        "behaviors": {
-            "Pendulum": {
-                "trainer_type": "sac",
-                "hyperparameters": {
-                    "batch_size": 32,
-                    "buffer_size": 5000,
-                    "buffer_init_steps": 50,
-                    "save_replay_buffer": True,
-                    "steps_per_update": 4,
-                },
-                "network_settings": {"hidden_units": 16, "num_layers": 1},
-                "max_steps": max_steps,
-                "time_horizon": 10,
-                "summary_freq": 200,
-                "checkpoint_interval": 200,
-            }
-        },
-        "env_settings": {"env_path": "gymnasium:Pendulum-v1", "num_envs": 2},
-    }
-
-
 def test_resume_after_a_kill_never_loads_an_earlier_runs_buffer(tmp_path: Path) -> None:
     """A run that ended cleanly (buffer of step 400), resumed and killed after two more
     checkpoints, resumed again: the buffer it continues with is the one of its checkpoint."""
     behavior_dir = tmp_path / "results" / "sac" / "Pendulum"
-    helpers.write_config(tmp_path / "sac.yaml", pendulum_config(400))
+    helpers.write_config(tmp_path / "sac.yaml", pendulum_config(400, checkpoint_interval=200))
     first = helpers.learn(ARGS, tmp_path)
     assert first.returncode == 0, first.describe()
 
-    helpers.write_config(tmp_path / "sac.yaml", pendulum_config(5000))
+    helpers.write_config(tmp_path / "sac.yaml", pendulum_config(5000, checkpoint_interval=200))
     env = kill_hook.killing_env(tmp_path / "hook", "replace", r"training_status\.json", 2)
     killed = helpers.run_command([helpers.MLAGENTS_LEARN, *ARGS, "--resume"], tmp_path, env=env)
     assert killed.returncode == -signal.SIGKILL, killed.describe()
     step = int(torch.load(behavior_dir / "checkpoint.pt", weights_only=True)["global_step"])
     assert step >= 800
 
-    helpers.write_config(tmp_path / "sac.yaml", pendulum_config(step + 200))
+    helpers.write_config(
+        tmp_path / "sac.yaml", pendulum_config(step + 200, checkpoint_interval=200)
+    )
     resumed = helpers.learn([*ARGS, "--resume"], tmp_path)
     assert resumed.returncode == 0, resumed.describe()
     loaded = re.search(r"Loaded the replay buffer \((\d+) transitions\)", resumed.output)
