@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -140,16 +140,14 @@ def warnings() -> Iterator[list[str]]:
 
 
 # ---------------------------------------------------------------------- waiting for a player
-@pytest.mark.parametrize("junk", list(JUNK), ids=list(JUNK))
-def test_junk_before_the_handshake_is_refused_and_the_player_still_connects(
-    port: int, junk: str, warnings: list[str]
-) -> None:
-    payload, reason = JUNK[junk]
-    results: list[grpc.RpcError | UnityMessageProto] = []
+def train_with_a_player_after(port: int, foreign: Callable[[], None]) -> tuple[int, str]:
+    """Wait for a worker on ``port`` and train a little, while another thread first runs
+    ``foreign`` (traffic that is not a player) and then starts a real player; returns the
+    player's exit code and output."""
     player: list[subprocess.Popen[str]] = []
 
     def foreign_then_player() -> None:
-        results.append(foreign_call(port, payload))
+        foreign()
         player.append(serve(port))
 
     caller = threading.Thread(target=foreign_then_player, daemon=True)
@@ -160,7 +158,19 @@ def test_junk_before_the_handshake_is_refused_and_the_player_still_connects(
     finally:
         env.close()
         caller.join(10)
-        code, output = finish(player[0])
+    return finish(player[0])
+
+
+@pytest.mark.parametrize("junk", list(JUNK), ids=list(JUNK))
+def test_junk_before_the_handshake_is_refused_and_the_player_still_connects(
+    port: int, junk: str, warnings: list[str]
+) -> None:
+    payload, reason = JUNK[junk]
+    results: list[grpc.RpcError | UnityMessageProto] = []
+
+    code, output = train_with_a_player_after(
+        port, lambda: results.append(foreign_call(port, payload))
+    )
     assert_refused(results[0], reason)
     assert code == 0, output
     refused = [w for w in warnings if "refused a connection from 127.0.0.1:" in w]
@@ -171,25 +181,15 @@ def test_wrong_version_is_closed_as_ml_agents_closes_it_and_the_wait_goes_on(
     port: int, warnings: list[str]
 ) -> None:
     replies: list[UnityMessageProto] = []
-    player: list[subprocess.Popen[str]] = []
 
-    def old_player_then_good_one() -> None:
+    def old_player() -> None:
         with channel(port) as chan:
             exchange = chan.unary_unary(f"/{SERVICE}/Exchange")
             for payload in (message(version="2.0.0"), empty()):
                 data = exchange(payload, timeout=30, wait_for_ready=True)
                 replies.append(UnityMessageProto.FromString(data))
-        player.append(serve(port))
 
-    caller = threading.Thread(target=old_player_then_good_one, daemon=True)
-    caller.start()
-    env = environment(port)
-    try:
-        train_a_little(env)
-    finally:
-        env.close()
-        caller.join(10)
-        code, output = finish(player[0])
+    code, output = train_with_a_player_after(port, old_player)
     # The handshake reply (dojo's version), then the close: what makes a build quit.
     assert replies[0].unity_input.rl_initialization_input.communication_version == "1.5.0"
     assert replies[1].header.status == 400
