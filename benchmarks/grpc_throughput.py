@@ -3,7 +3,7 @@
 Trains ``configs/ppo/CartPole.yaml`` (8 environments, 100,000 steps) twice per seed with
 ``mlagents-learn``: once with ``env_path: gymnasium:CartPole-v1`` (8 copies stepped in the
 trainer's process) and once with ``env_path`` pointing at an executable script that runs
-``python -m dojo.envs.serve gymnasium:CartPole-v1`` -- 8 player processes, each a real gRPC
+``python -m dojo_unity.serve gymnasium:CartPole-v1`` -- 8 player processes, each a real gRPC
 client of the trainer, launched exactly as Unity builds are (``--mlagents-port``, ``-logFile``).
 Prints env steps per second (training-loop seconds from ``timers.json``) and the first
 5,000-step window whose mean episode return (``Environment/Cumulative Reward``) reaches 475.
@@ -29,7 +29,7 @@ def player_script(folder: Path) -> Path:
     """An executable that serves CartPole as a Unity player would (accepts the same flags)."""
     path = folder / "CartPolePlayer"
     path.write_text(
-        f'#!/bin/sh\nexec {sys.executable} -m dojo.envs.serve gymnasium:CartPole-v1 "$@"\n'
+        f'#!/bin/sh\nexec {sys.executable} -m dojo_unity.serve gymnasium:CartPole-v1 "$@"\n'
     )
     path.chmod(0o755)
     return path

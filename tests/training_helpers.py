@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from dojo.api import RewardSignal, Trainer, TrainerContext, Trajectory
-from dojo.config.settings import EnvSettings, TrainerSettings
+from dojo.config.settings import TrainerSettings
 from dojo.envs.base import BehaviorSpec, DecisionSteps
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
 from dojo.stats.reporter import StatsReporter
@@ -51,7 +52,7 @@ def play(
 ) -> StatsReporter:
     """Train ``trainer`` on ``env_id`` for ``steps`` vector steps, as the real loop does; the
     trajectories handed to the trainer are also appended to ``trajectories_seen`` if given."""
-    env = make_gymnasium_environment(env_id, num_envs=num_envs, seed=0, settings=EnvSettings())
+    env = make_gymnasium_environment(EnvironmentContext(env_id, num_envs=num_envs, seed=0))
     env.reset()
     (name,) = env.behavior_specs
     stats = trainer.context.stats

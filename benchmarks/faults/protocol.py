@@ -1,7 +1,7 @@
 """Foreign traffic on the Unity gRPC port, and stops while a restarted environment is awaited.
 
 Each trial trains PPO on CartPole served by a real player process (``python -m
-dojo.envs.serve``) to ``mlagents-learn --env remote::PORT``. After the first console ``Step:``
+dojo_unity.serve``) to ``mlagents-learn --env remote::PORT``. After the first console ``Step:``
 line a foreign local process disturbs the port; the run must keep stepping, never restart its
 environment, finish its ``max_steps`` with exit 0 and save its model, and the real player must
 end normally when the trainer closes the session. The stop rows make the player leave, so that
@@ -28,8 +28,8 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dojo.envs.unity.communicator_objects.unity_message_pb2 import UnityMessageProto
-from dojo.envs.unity.server import SERVICE
+from dojo_unity.communicator_objects.unity_message_pb2 import UnityMessageProto
+from dojo_unity.server import SERVICE
 from faults.table import Row, markdown_table
 
 EDITOR_PORT = 5004
@@ -111,7 +111,7 @@ class Run:
 
 def player(port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dojo.envs.serve", "gymnasium:CartPole-v1", "--port", str(port)],
+        [sys.executable, "-m", "dojo_unity.serve", "gymnasium:CartPole-v1", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
 

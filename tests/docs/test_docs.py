@@ -21,7 +21,7 @@ def signature_line(name: str) -> str:
 @pytest.mark.parametrize("name", HOOKS)
 def test_hook_documented_with_exact_signature(name: str) -> None:
     text = (ROOT / "docs" / "hooks.md").read_text()
-    assert f"## `{name}`" in text
+    assert f"### `{name}`" in text
     assert signature_line(name) in text
 
 

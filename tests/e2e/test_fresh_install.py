@@ -1,8 +1,10 @@
 """``pip install ./core ./plugins/ppo`` into a new virtual environment gives a working,
-PPO-only ``mlagents-learn`` (DESIGN.md §1)."""
+PPO-only ``mlagents-learn`` (DESIGN.md §1), without the Unity protocol's packages or the tests'
+onnxruntime."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -28,6 +30,22 @@ assert code in (0, None), code
 heavy = sorted(m for m in ("torch", "onnx", "tensorboard", "gymnasium") if m in sys.modules)
 print("imported:", heavy)
 """
+
+#: dojo-core's declared requirements (``Requires-Dist``), as ``[name, marker or ""]`` pairs.
+CORE_REQUIREMENTS = """\
+import importlib.metadata, json, re
+pairs = []
+for text in importlib.metadata.requires("dojo-core"):
+    requirement, _, marker = text.partition(";")
+    name = re.match(r"[A-Za-z0-9._-]+", requirement.strip())[0]
+    pairs.append([name.lower(), marker.strip()])
+print(json.dumps(pairs))
+"""
+
+UNITY_HINT = (
+    "Unity environments need the dojo-unity plugin: install it with 'pip install dojo-unity' "
+    "(or 'pip install ./plugins/unity' from a dojo checkout)."
+)
 
 
 def _copy_sources(destination: Path) -> tuple[Path, Path]:
@@ -104,3 +122,28 @@ def test_core_and_ppo_install_into_a_fresh_venv_and_train(tmp_path: Path) -> Non
     assert "unknown reward signal 'curiosity'" in refused.stderr
     assert "pip install dojo-rewards" in refused.stderr
     assert not (tmp_path / "results2").exists()
+
+    # (d) no Unity protocol and no onnxruntime: dojo-unity is a plugin, onnxruntime is only in
+    # dojo-core's "test" extra. grpcio, protobuf and Pillow may still come with tensorboard or
+    # onnx, so what is checked is that dojo-core does not ask for them itself.
+    listed = _checked(run_command([python, "-m", "pip", "list", "--format=json"], tmp_path))
+    installed = {package["name"].lower() for package in json.loads(listed.stdout)}
+    assert "onnxruntime" not in installed and "dojo-unity" not in installed, sorted(installed)
+    declared = json.loads(_checked(run_command([python, "-c", CORE_REQUIREMENTS], tmp_path)).stdout)
+    runtime = {name for name, marker in declared if "extra" not in marker}
+    assert not runtime & {"grpcio", "protobuf", "pillow", "onnxruntime"}, sorted(runtime)
+    assert ["onnxruntime", 'extra == "test"'] in declared, declared
+
+    # (e) a Unity build without dojo-unity: one error line naming the package, nothing written.
+    build = tmp_path / "Build.x86_64"
+    build.write_text("#!/bin/sh\nexit 0\n")
+    build.chmod(0o755)
+    unity = run_command(
+        [str(venv / "bin" / "mlagents-learn"), f"--env={build}", "--results-dir=results3"],
+        tmp_path,
+    )
+    assert unity.returncode == 1, unity.describe()
+    (error,) = [line for line in unity.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: --env '") and error.endswith(UNITY_HINT), unity.describe()
+    assert "Traceback" not in unity.output
+    assert not (tmp_path / "results3").exists()

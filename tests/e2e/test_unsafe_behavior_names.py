@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.envs.unity.conftest import serve_script
+from tests.unity.conftest import serve_script
 
 from .helpers import learn
 

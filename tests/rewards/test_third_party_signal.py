@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.core.plugins.helpers import CARTPOLE_BEHAVIOR, run_command, write_config
+from tests.core.plugins.helpers import (
+    CARTPOLE_BEHAVIOR,
+    pip_install,
+    run_command,
+    write_config,
+    write_package,
+)
+from tests.docs.doc_examples import read_guide
 
 DOCS = Path(__file__).parents[2] / "docs" / "writing-plugins.md"
 
 
-def documented_plugin() -> tuple[str, str]:
-    """The ``pyproject.toml`` and ``dojo_alive.py`` blocks of the plugin guide's section 0."""
-    text = DOCS.read_text()
-    section = text[text.index("## 0. The smallest complete plugin") : text.index("## 1. ")]
-    pyproject = section.split("```toml\n", 1)[1].split("```", 1)[0]
-    module = section.split("```python\n", 1)[1].split("```", 1)[0]
-    return pyproject, module
-
-
 def install(tmp_path: Path) -> Path:
-    """``pip install`` the distribution into a folder of its own; returns that folder."""
-    source = tmp_path / "dojo-alive"
-    source.mkdir()
-    pyproject, module = documented_plugin()
-    (source / "pyproject.toml").write_text(pyproject)
-    (source / "dojo_alive.py").write_text(module)
-    site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(source)],
-        check=True,
-    )  # fmt: skip
+    """``pip install`` the guide's ``dojo-alive`` into a folder of its own; returns the folder."""
+    (package,) = [p for p in read_guide(DOCS).packages if p.name == "dojo-alive"]
+    source = write_package(tmp_path / package.name, package.files)
+    site = pip_install(tmp_path / "site", source)
     assert (site / "dojo_alive.py").exists()
     return site
 

@@ -1,5 +1,8 @@
 """Contracts that plugins implement: trainers, reward signals, stats writers.
 
+(The trainer contract itself is defined in :mod:`dojo.trainer`, the add-on and wrapper
+contracts in :mod:`dojo.extensions`; import them from here.)
+
 Each contract is a small abstract class, constructed with keyword arguments only, and fully
 formed when ``__init__`` returns. Registration happens through the hooks in
 :mod:`dojo.hookspecs`; construction is done by the core from the validated YAML.
@@ -16,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dojo.envs.base import ActionTuple, BehaviorSpec, DecisionSteps
+from dojo.envs.base import ActionTuple, BehaviorSpec
+from dojo.envs.base import DecisionSteps as DecisionSteps
+from dojo.trainer import Trainer as Trainer
+from dojo.trainer import TrainerContext as TrainerContext
 
 if TYPE_CHECKING:
-    from dojo.config.settings import RewardSignalSettings, RunOptions, TrainerSettings
-    from dojo.stats.reporter import StatsReporter
+    from dojo.config.settings import RewardSignalSettings, RunOptions
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,142 +362,31 @@ class CompletionCriterion(ABC):
 
 
 # --------------------------------------------------------------------------------------------
-# Trainers
+# The supported API: plugin authors import everything from ``dojo.api``
 # --------------------------------------------------------------------------------------------
+# Besides the contracts above, dojo.api re-exports what plugins use from the rest of dojo (the
+# table is dojo.api_exports.EXPORTS), each loaded on first use (PEP 562) so that importing
+# dojo.api never imports torch. Keep this block last: __all__ lists every public name bound
+# above it to a class or function of dojo, and the table.
+
+from dojo.api_exports import EXPORTS as _EXPORTS  # noqa: E402
+from dojo.api_exports import load as _load_export  # noqa: E402
 
 
-@dataclass(frozen=True)
-class TrainerContext:
-    """What the core hands every trainer besides its settings.
-
-    Attributes:
-        artifact_path: ``results/<run-id>/<Behavior>``: where checkpoints go.
-        seed: the run's seed (already resolved from -1).
-        device: torch device string.
-        training: ``False`` under ``--inference`` (no updates).
-        stats: reporter of this behavior's statistics.
-    """
-
-    artifact_path: Path
-    seed: int
-    device: str
-    training: bool
-    stats: StatsReporter
+def __getattr__(name: str) -> Any:
+    return _load_export(name, globals())
 
 
-class Trainer(ABC):
-    """Learns one behavior's policy from trajectories.
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
-    Constructed with keyword arguments ``behavior_name``, ``behavior_spec``, ``settings`` (the
-    behavior's :class:`~dojo.config.settings.TrainerSettings`, whose ``hyperparameters`` is the
-    trainer's own dataclass), ``reward_signals`` (name -> :class:`RewardSignal`) and
-    ``context`` (:class:`TrainerContext`).
 
-    The training loop calls, in order: :meth:`act` for every batch of decision steps,
-    :meth:`process_trajectories` whenever trajectories are cut, :meth:`advance` after that
-    (update when ready), :meth:`end_episodes` when agents finished an episode, and
-    :meth:`save_checkpoint` / :meth:`export_onnx` / :meth:`save_resume_files` at checkpoints.
-    """
-
-    def __init__(
-        self,
-        *,
-        behavior_name: str,
-        behavior_spec: BehaviorSpec,
-        settings: TrainerSettings,
-        reward_signals: Mapping[str, RewardSignal],
-        context: TrainerContext,
-    ) -> None:
-        self.behavior_name = behavior_name
-        self.behavior_spec = behavior_spec
-        self.settings = settings
-        self.reward_signals = dict(reward_signals)
-        self.context = context
-        self.step = 0
-
-    @abstractmethod
-    def act(self, decision_steps: DecisionSteps) -> ActionOutput:
-        """Choose actions for a batch of agents (one forward pass)."""
-
-    @abstractmethod
-    def process_trajectories(self, trajectories: list[Trajectory]) -> None:
-        """Take ownership of finished trajectories; adds their lengths to :attr:`step`."""
-
-    @abstractmethod
-    def advance(self) -> None:
-        """Update the policy if enough experience was collected (no-op when not training)."""
-
-    @abstractmethod
-    def save_checkpoint(self, path: Path) -> None:
-        """Write a loadable checkpoint (policy, optimizers, normalizers, step) to ``path``."""
-
-    @abstractmethod
-    def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
-        """Restore from ``path``; ``reset_step`` (``--initialize-from``) keeps weights only."""
-
-    @abstractmethod
-    def export_onnx(self, path: Path) -> None:
-        """Export the policy to ONNX with ML-Agents' input and output names."""
-
-    def save_resume_files(self, folder: Path) -> list[Path]:
-        """Write state that ``--resume`` needs besides the checkpoint and that is too large to
-        copy into every ``<Behavior>-<step>.pt`` (an off-policy trainer's replay buffer) into
-        ``folder`` (the behavior's artifact folder); returns the files written.
-
-        Called at every checkpoint, after ``<Behavior>-<step>.pt`` and its ONNX model and just
-        before ``checkpoint.pt`` is replaced. Each file must be written atomically and record
-        :attr:`step`; :meth:`load_checkpoint` loads it only when that step is the checkpoint's,
-        and says so when it is not (a run killed between the two writes). Nothing by default.
-        """
-        return []
-
-    def end_episodes(self, agent_ids: np.ndarray) -> None:  # noqa: B027
-        """Forget per-agent state kept between steps (a recurrent policy's memories) for
-        ``agent_ids`` ``[n]``, whose episodes ended: called by the training loop with the
-        terminal steps' agent ids before the next :meth:`act`, in training and inference.
-        Nothing to do by default."""
-
-    def reward_signal_state(self) -> dict[str, Any]:
-        """Checkpoint entries ``Module:<Signal>`` of the reward signals that have parameters."""
-        states = {f"Module:{s.stat_name}": s.state_dict() for s in self.reward_signals.values()}
-        return {key: state for key, state in states.items() if state}
-
-    def load_reward_signal_state(self, checkpoint: Mapping[str, Any]) -> list[str]:
-        """Restore what :meth:`reward_signal_state` put in ``checkpoint``, non-strictly: a
-        signal whose entry is absent, or does not fit, keeps its initial state.
-
-        Returns:
-            The parts that did not fit, ``"Module:<Signal>: <what>"`` each, for the warning of
-            :class:`~dojo.torch_layer.checkpoint.CheckpointLoader`.
-        """
-        misfits: list[str] = []
-        for signal in self.reward_signals.values():
-            key = f"Module:{signal.stat_name}"
-            if key not in checkpoint:
-                if signal.state_dict():
-                    misfits.append(f"{key}: not in the checkpoint, initialised anew")
-                continue
-            try:
-                parts = signal.load_state_dict(checkpoint[key])
-            except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as err:
-                # A signal of another plugin that loads strictly.
-                misfits.append(f"{key}: could not be loaded ({type(err).__name__}: {err})")
-                continue
-            misfits.extend(f"{key}: {part}" for part in parts or ())
-        return misfits
-
-    def close(self) -> None:  # noqa: B027
-        """Stop background work; called once at the end of the run, after the final checkpoint
-        (or after a failure that left no checkpoint to write). State that must survive belongs
-        in :meth:`save_checkpoint` / :meth:`save_resume_files`, written with each checkpoint,
-        not here: a run that is killed never gets here."""
-
-    @property
-    def threaded(self) -> bool:
-        return bool(self.settings.threaded)
-
-    @property
-    def threaded_lookahead(self) -> int:
-        """With ``threaded: true``: how many collected steps may wait for the update thread
-        while it trains (one batch of trajectories at least, the default 0)."""
-        return 0
+__all__ = sorted(
+    {*_EXPORTS}
+    | {
+        name
+        for name, value in dict(globals()).items()
+        if not name.startswith("_")
+        and str(getattr(value, "__module__", "")).partition(".")[0] == "dojo"
+    }
+)

@@ -8,7 +8,7 @@ the hooks below. Plugins are found through the ``dojo.plugins`` entry-point grou
 
 and the module implements, for example::
 
-    from dojo.hookspecs import hookimpl
+    from dojo.api import hookimpl
 
     @hookimpl
     def dojo_register_trainers(registry):
@@ -20,8 +20,11 @@ and the module implements, for example::
         )
 
 Hooks are grouped by phase. ``dojo_register_*`` hooks run once, when the host starts, before any
-configuration is read; the registries they fill are frozen afterwards. Factories and schemas are
-given as ``"module:attr"`` strings so that registering never imports heavy modules (torch).
+configuration is read; the registries they fill are frozen afterwards. In every registry a name
+is registered once: a third-party plugin that takes a name already registered is recorded as a
+load failure (shown by ``dojo plugins``), and the first registration keeps the name. Factories
+and schemas are given as ``"module:attr"`` strings so that registering never imports heavy
+modules (torch).
 Lifecycle hooks are notifications: their return values are ignored and they must not raise.
 """
 
@@ -62,7 +65,9 @@ def dojo_register_trainers(registry: Registry) -> None:
       ``hyperparameters`` section; its ``@post_load`` returns a frozen dataclass.
 
     Args:
-        registry: the host's trainer registry. Registering a name twice is an error.
+        registry: the host's trainer registry. A name that is already taken is refused: the
+            first registration keeps it and the plugin's attempt is recorded as a load failure
+            (``dojo plugins`` lists it).
 
     Returns:
         Nothing.
@@ -117,6 +122,32 @@ def dojo_register_curricula(registry: Registry) -> None:
 
 
 @hookspec
+def dojo_register_behavior_sections(registry: Registry) -> None:
+    """Register sections of a behavior's settings (keys of ``behaviors.<name>`` in YAML).
+
+    Called once when the plugin host starts. A section is a key beside the core's
+    (``trainer_type``, ``hyperparameters``, ...) that a plugin owns, such as
+    ``behavioral_cloning`` or ``self_play``. ``registry.register(name, factory=...,
+    schema=..., description=...)``:
+
+    - ``schema``: ``"module:attr"`` of the marshmallow schema of the section's keys; its
+      ``@post_load`` returns the settings object the factory receives. Errors carry the dotted
+      path (``behaviors.Walker.behavioral_cloning.strength``).
+    - ``factory``: ``"module:attr"`` of a :class:`dojo.api.TrainerAddOn` subclass (its update
+      runs on the behavior's trainer after each of the trainer's updates) or of a
+      :class:`dojo.api.TrainerWrapper` subclass (it wraps the behavior's trainer). The core
+      constructs it for each behavior whose section is given and not ``null``.
+
+    Args:
+        registry: the host's behavior-section registry. A name the core's own keys use cannot
+            be registered.
+
+    Returns:
+        Nothing.
+    """
+
+
+@hookspec
 def dojo_register_stats_writers(registry: Registry) -> None:
     """Register statistics writers (TensorBoard, console, gauges, ...).
 
@@ -137,9 +168,17 @@ def dojo_register_environments(registry: Registry) -> None:
     """Register environment providers, keyed by URI scheme.
 
     Called once when the plugin host starts. The name is the scheme users write before the
-    colon in ``--env`` (``gymnasium`` for ``--env gymnasium:CartPole-v1``). ``factory`` names a
-    callable ``factory(target: str, *, num_envs: int, seed: int, settings: EnvSettings)`` that
-    returns a :class:`dojo.envs.base.Environment`; ``target`` is the text after the colon.
+    colon in ``--env`` (``gymnasium`` for ``--env gymnasium:CartPole-v1``); a plain path and no
+    ``--env`` at all go to the ``unity`` provider (the dojo-unity plugin). ``factory`` names a
+    callable ``factory(context: EnvironmentContext) -> Environment``, called when a run builds
+    its environment (before the run folder exists) or ``python -m dojo_unity.serve`` builds one.
+    The :class:`dojo.envs.context.EnvironmentContext` carries ``target`` (the text after
+    ``scheme:``; ``""`` for the Unity Editor), ``num_envs``, ``seed`` (already drawn when the
+    configuration said -1), ``settings`` (the run's ``env_settings``), ``engine_settings`` and
+    ``log_dir`` (the run's ``run_logs`` folder for environment logs, or ``None``). The factory
+    returns a :class:`dojo.envs.base.Environment`; it raises :class:`dojo.errors.EnvError`
+    with a message for the user when the target is wrong (any other exception is wrapped into
+    one).
 
     Args:
         registry: the host's environment registry.

@@ -3,8 +3,10 @@
 Discovery reads the ``dojo.plugins`` entry-point group with stevedore; every entry point names
 a module that is registered in a pluggy :class:`~pluggy.PluginManager`. The core's own
 built-in plugins are registered first, from :data:`BUILTIN_PLUGINS`, exactly like third-party
-ones. A plugin that fails to import is recorded in :attr:`PluginHost.failures` and shown by
-``dojo plugins`` and next to any "unknown <component>" error; it is never silently dropped.
+ones, then dojo's own distributions, then the others. A plugin that fails to import, whose
+registration hook raises, or that registers a name already taken (the first registration keeps
+it) is recorded in :attr:`PluginHost.failures` and shown by ``dojo plugins`` and next to any
+"unknown <component>" error; it is never silently dropped.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     "reward_signals": ("dojo_register_reward_signals", "reward signals", "reward signal"),
     "samplers": ("dojo_register_samplers", "samplers", "sampler type"),
     "curricula": ("dojo_register_curricula", "completion criteria", "completion criterion"),
+    "behavior_sections": (
+        "dojo_register_behavior_sections",
+        "behavior sections",
+        "behavior section",
+    ),
     "stats_writers": ("dojo_register_stats_writers", "stats writers", "stats writer"),
     "environments": ("dojo_register_environments", "environment providers", "environment"),
 }
@@ -48,18 +55,32 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
 KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "trainers": {"ppo": "dojo-ppo", "sac": "dojo-sac"},
     "reward_signals": {"curiosity": "dojo-rewards", "rnd": "dojo-rewards"},
+    "environments": {"unity": "dojo-unity", "remote": "dojo-unity"},
 }
 _DISTRIBUTION_FOLDERS = {
     "dojo-ppo": "plugins/ppo",
     "dojo-sac": "plugins/sac",
     "dojo-rewards": "plugins/rewards",
+    "dojo-unity": "plugins/unity",
 }
 #: ML-Agents components that dojo does not implement yet: name -> what it is. Their message
 #: says so instead of naming a package.
 NOT_IMPLEMENTED: dict[str, dict[str, str]] = {
     "trainers": {"poca": "MA-POCA, cooperative multi-agent training"},
     "reward_signals": {"gail": "GAIL, imitation of demonstrations"},
+    "behavior_sections": {
+        "behavioral_cloning": "behavioral cloning from demonstrations",
+        "self_play": "self-play against past versions of the policy",
+    },
 }
+
+
+def install_command(distribution: str) -> str:
+    """``install it with 'pip install dojo-sac' (or 'pip install ./plugins/sac' from a dojo
+    checkout)``: how to install one of dojo's own distributions."""
+    folder = _DISTRIBUTION_FOLDERS.get(distribution)
+    source = f" (or 'pip install ./{folder}' from a dojo checkout)" if folder else ""
+    return f"install it with 'pip install {distribution}'{source}"
 
 
 def dojo_component_family(name: str) -> str | None:
@@ -151,11 +172,9 @@ class PluginHost:
                 "implemented in dojo yet: no dojo package provides it."
             )
         elif distribution:
-            folder = _DISTRIBUTION_FOLDERS.get(distribution)
-            source = f" (or 'pip install ./{folder}' from a dojo checkout)" if folder else ""
             lines.append(
                 f"{registry.singular.capitalize()} {name!r} is provided by the {distribution} "
-                f"plugin: install it with 'pip install {distribution}'{source}."
+                f"plugin: {install_command(distribution)}."
             )
         for failure in self.failures:
             lines.append(
@@ -266,7 +285,9 @@ def load_plugins(
         A :class:`PluginHost` whose registries are filled and frozen.
 
     Raises:
-        PluginError: a plugin registered an invalid or duplicate component.
+        PluginError: a plugin implements an unknown hook, or a built-in plugin registered a
+            name twice. A third-party plugin that registers a taken name, or whose registration
+            hook raises, is recorded in :attr:`PluginHost.failures` instead.
     """
     import dojo
 
@@ -279,7 +300,11 @@ def load_plugins(
         short = module_name.rsplit(".", 1)[-1]
         candidates.append((f"builtin.{short}", module, "dojo-core", dojo.__version__, True))
     if discover:
-        for name, module, distribution, version in _collect_entry_points(failures):
+        discovered = _collect_entry_points(failures)
+        # dojo's own distributions register before third-party ones (each group in name
+        # order), so a third-party plugin that takes one of their names is the one refused.
+        discovered.sort(key=lambda found: found[2] not in _DISTRIBUTION_FOLDERS)
+        for name, module, distribution, version in discovered:
             candidates.append((name, module, distribution, version, False))
     for name, obj in extra_plugins:
         candidates.append((name, obj, *_distribution_of_object(obj), False))
@@ -309,19 +334,29 @@ def load_plugins(
         registry = registries[family]
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             info = by_name.get(impl.plugin_name)
-            registry.set_current_plugin(impl.plugin_name, info.distribution if info else "")
+            distribution = info.distribution if info else ""
+            builtin = bool(info and info.builtin)
+            # A name taken twice is dojo's own bug when a built-in does it (fatal); from a
+            # third-party plugin it is a load failure and the first registration keeps the name.
+            registry.set_current_plugin(impl.plugin_name, distribution, duplicates_fatal=builtin)
             try:
                 impl.function(registry=registry)
-            except PluginError:
-                raise
+            except PluginError as err:
+                if builtin:
+                    raise
+                failures.append(LoadFailure(impl.plugin_name, hook_name, distribution, f"{err}"))
             except Exception as err:  # a broken plugin must not take the host down silently
                 failures.append(
                     LoadFailure(
                         impl.plugin_name,
                         hook_name,
-                        info.distribution if info else "",
+                        distribution,
                         f"{hook_name} raised {type(err).__name__}: {err}",
                     )
                 )
+        failures.extend(
+            LoadFailure(refused.plugin, hook_name, refused.distribution, refused.message)
+            for refused in registry.refused
+        )
         registry.freeze()
     return PluginHost(manager=manager, registries=registries, plugins=plugins, failures=failures)

@@ -78,6 +78,25 @@ class ComponentEntry:
         return None if self.schema is None else import_target(self.schema)
 
 
+@dataclass(frozen=True)
+class RefusedRegistration:
+    """A registration refused because its name was already taken; the name stays with ``kept``.
+
+    Attributes:
+        name: the public name registered twice.
+        kept: the entry that keeps the name (the first registration).
+        plugin: the plugin whose registration was refused.
+        distribution: the distribution that ships that plugin.
+        message: what went wrong, naming both plugins and the name.
+    """
+
+    name: str
+    kept: ComponentEntry
+    plugin: str
+    distribution: str
+    message: str
+
+
 class Registry:
     """Components of one kind (trainers, reward signals, ...), keyed by public name.
 
@@ -92,6 +111,9 @@ class Registry:
         self._entries: dict[str, ComponentEntry] = {}
         self._frozen = False
         self._current_plugin = ("", "")
+        self._duplicates_fatal = True
+        #: Registrations refused because their name was taken (see :meth:`set_current_plugin`).
+        self.refused: list[RefusedRegistration] = []
 
     def register(
         self,
@@ -111,29 +133,57 @@ class Registry:
             **extras: family-specific metadata, stored on the entry.
 
         Raises:
-            PluginError: the registry is frozen, or ``name`` is already taken.
+            PluginError: the registry is frozen, or ``name`` is already taken (unless the
+                current plugin's duplicates are recorded: see :meth:`set_current_plugin`).
         """
         if self._frozen:
             raise PluginError(
                 f"cannot register {self.singular} {name!r}: registration is closed (register "
                 f"{self.kind} from the plugin's registration hook, which runs once at start-up)"
             )
-        if name in self._entries:
-            other = self._entries[name]
-            raise PluginError(
-                f"{self.singular} {name!r} is registered twice: by plugin "
-                f"{_origin(other.plugin, other.distribution)} and by plugin "
-                f"{_origin(*self._current_plugin)}. A name can be registered only once: "
-                "uninstall one of the two plugins, or rename one of the components."
-            )
         plugin, distribution = self._current_plugin
+        if name in self._entries:
+            kept = self._entries[name]
+            message = self._duplicate_message(name, kept)
+            if self._duplicates_fatal:
+                raise PluginError(message)
+            message += f" The first registration, by plugin {kept.plugin!r}, keeps the name."
+            self.refused.append(RefusedRegistration(name, kept, plugin, distribution, message))
+            return
         self._entries[name] = ComponentEntry(
             name, factory, schema, description, plugin, distribution, dict(extras)
         )
 
-    def set_current_plugin(self, plugin: str, distribution: str) -> None:
-        """Record which plugin the following :meth:`register` calls come from (host use)."""
+    def set_current_plugin(
+        self, plugin: str, distribution: str, *, duplicates_fatal: bool = True
+    ) -> None:
+        """Record which plugin the following :meth:`register` calls come from (host use).
+
+        Args:
+            plugin: the plugin's name (its entry-point name).
+            distribution: the distribution that ships it.
+            duplicates_fatal: a name this plugin registers that is already taken raises a
+                :class:`PluginError` (dojo's own plugins: a bug of dojo); when ``False`` (a
+                third-party plugin) the name stays with the first registration and the refused
+                one is appended to :attr:`refused`, for the host to report.
+        """
         self._current_plugin = (plugin, distribution)
+        self._duplicates_fatal = duplicates_fatal
+
+    def _duplicate_message(self, name: str, kept: ComponentEntry) -> str:
+        plugin, distribution = self._current_plugin
+        if kept.plugin == plugin:
+            return (
+                f"{self.singular} {name!r} is registered twice by plugin "
+                f"{_origin(plugin, distribution)}. A name can be registered only once: remove "
+                "the second registration."
+            )
+        return (
+            f"{self.singular} {name!r} is registered twice: by plugin "
+            f"{_origin(kept.plugin, kept.distribution)} and by plugin "
+            f"{_origin(plugin, distribution)}. A name can be registered only once: "
+            "uninstall one of the two plugins, or rename one of the components."
+        )
 
     def freeze(self) -> None:
         """Close registration; the registry is read-only afterwards."""

@@ -101,6 +101,11 @@ def test_upgrade_converts_an_old_file_with_its_curriculum(name: str, tmp_path: P
     assert lessons[0]["name"] == "Lesson0"
     upgraded = tmp_path / "upgraded.yaml"
     upgraded.write_text(result.stdout)
-    # the output is a current-format file that passes the check (curiosity is dojo-rewards')
+    # The output is a current-format file that passes the check (curiosity is dojo-rewards'),
+    # but for the self_play sections of some behaviors: no installed plugin provides them.
     check = dojo("config", "check", str(upgraded))
-    assert check.returncode == 0, check.stderr
+    problems = [
+        line for line in check.stderr.splitlines() if line.startswith(("error:", "upgraded"))
+    ]
+    assert problems, check.stderr
+    assert all("unknown behavior section 'self_play'" in line for line in problems)

@@ -1,8 +1,9 @@
 """Fixtures for the configuration tests: plugin hosts and the ML-Agents configuration corpus.
 
 ``host`` is what a user with dojo-core + dojo-ppo has. ``full_host`` adds in-process stand-ins
-for the trainers and reward signals of plugins that are not installed here (sac, poca,
-curiosity, gail, rnd), declaring ML-Agents 1.1.0's keys, so that every file of the corpus can be
+for the trainers, reward signals and behavior sections of plugins that are not installed here
+(sac, poca, curiosity, gail, rnd, self_play, behavioral_cloning), declaring ML-Agents 1.1.0's
+keys, so that every file of the corpus can be
 checked structurally.
 """
 
@@ -14,7 +15,7 @@ import pytest
 from marshmallow import post_load
 
 import dojo_ppo.plugin
-from dojo.config.fields import AtLeast, Boolean, Integer, Number, StrictSchema, Text
+from dojo.config.fields import AtLeast, Between, Boolean, Integer, Number, StrictSchema, Text
 from dojo.hookspecs import hookimpl
 from dojo.plugin_host import PluginHost, load_plugins
 from dojo.registry import Registry
@@ -74,6 +75,81 @@ class RndStandIn(_Dict):
     encoding_size = _encoding_size()
 
 
+class SelfPlayStandIn(StrictSchema):
+    """``self_play`` with ML-Agents 1.1.0's keys and defaults (team_change: 5 x save_steps)."""
+
+    save_steps = Integer(
+        load_default=20000,
+        validate=AtLeast(1),
+        description="Trainer steps between snapshots of the policy.",
+    )
+    team_change = Integer(
+        load_default=None,
+        allow_none=True,
+        validate=AtLeast(1),
+        description="Trainer steps before the learning team changes (default 5 x save_steps).",
+    )
+    swap_steps = Integer(
+        load_default=2000,
+        validate=AtLeast(1),
+        description="Ghost steps between opponent policy swaps.",
+    )
+    window = Integer(
+        load_default=10,
+        validate=AtLeast(1),
+        description="Number of past snapshots opponents are drawn from.",
+    )
+    play_against_latest_model_ratio = Number(
+        load_default=0.5,
+        validate=Between(0.0, 1.0),
+        description="Probability that the opponent is the latest policy.",
+    )
+    initial_elo = Number(load_default=1200.0, description="Starting ELO rating.")
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        if data["team_change"] is None:
+            data["team_change"] = 5 * data["save_steps"]
+        return dict(data)
+
+
+class BehavioralCloningStandIn(StrictSchema):
+    """``behavioral_cloning`` with ML-Agents 1.1.0's keys and defaults."""
+
+    demo_path = Text(required=True, description="A .demo file or a folder of .demo files.")
+    strength = Number(
+        load_default=1.0,
+        validate=AtLeast(0.0),
+        description="Learning rate of cloning relative to the trainer's learning rate.",
+    )
+    steps = Integer(
+        load_default=0,
+        validate=AtLeast(0),
+        description="Steps over which cloning is annealed to zero; 0 keeps it constant.",
+    )
+    samples_per_update = Integer(
+        load_default=0,
+        validate=AtLeast(0),
+        description="Demonstration samples used per update; 0 uses all of them.",
+    )
+    num_epoch = Integer(
+        load_default=None,
+        allow_none=True,
+        validate=AtLeast(1),
+        description="Passes over the demonstrations per update (default: the trainer's).",
+    )
+    batch_size = Integer(
+        load_default=None,
+        allow_none=True,
+        validate=AtLeast(1),
+        description="Minibatch size of cloning (default: the trainer's batch_size).",
+    )
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return dict(data)
+
+
 class StandInPlugins:
     """Registers stand-ins for the components of plugins that are not installed."""
 
@@ -87,6 +163,11 @@ class StandInPlugins:
         registry.register("curiosity", factory="x:y", schema=CuriosityStandIn)
         registry.register("gail", factory="x:y", schema=GailStandIn)
         registry.register("rnd", factory="x:y", schema=RndStandIn)
+
+    @hookimpl
+    def dojo_register_behavior_sections(self, registry: Registry) -> None:
+        registry.register("self_play", factory="x:y", schema=SelfPlayStandIn)
+        registry.register("behavioral_cloning", factory="x:y", schema=BehavioralCloningStandIn)
 
 
 @pytest.fixture(scope="session")

@@ -35,19 +35,24 @@ DISTRIBUTION_OF = {
     "curiosity": "dojo-rewards",
     "gail": None,
     "rnd": "dojo-rewards",
+    "self_play": None,
+    "behavioral_cloning": None,
 }
+#: Behavior sections that plugins own (none is installed with dojo-core and dojo-ppo).
+PLUGIN_SECTIONS = ("self_play", "behavioral_cloning")
 
 
 def _components(path: Path) -> tuple[set[str], set[str]]:
-    """(trainer types, reward signals) a current-format file uses."""
+    """(trainer types, reward signals and plugin sections) a current-format file uses."""
     data = yaml.safe_load(path.read_text()) or {}
     sections = [*(data.get("behaviors") or {}).values(), data.get("default_settings")]
-    trainers, signals = set(), set()
+    trainers, others = set(), set()
     for section in sections:
         if isinstance(section, dict):
             trainers.add(section.get("trainer_type", "ppo"))
-            signals.update((section.get("reward_signals") or {}).keys())
-    return trainers, signals
+            others.update((section.get("reward_signals") or {}).keys())
+            others.update(key for key in PLUGIN_SECTIONS if section.get(key) is not None)
+    return trainers, others
 
 
 def read_args(yaml_path: Path) -> list[str]:
@@ -158,10 +163,10 @@ def test_all_settings_document(full_host) -> None:
     assert behavior.max_steps == 500000  # written 5.0e5
     assert behavior.checkpoint_interval == 50000
     assert behavior.init_path is None
-    assert behavior.behavioral_cloning["steps"] == 150000
-    assert behavior.behavioral_cloning["batch_size"] == 512
-    assert behavior.self_play["team_change"] == 100000
-    assert behavior.self_play["initial_elo"] == 1200.0  # default
+    assert behavior.sections["behavioral_cloning"]["steps"] == 150000
+    assert behavior.sections["behavioral_cloning"]["batch_size"] == 512
+    assert behavior.sections["self_play"]["team_change"] == 100000
+    assert behavior.sections["self_play"]["initial_elo"] == 1200.0  # default
     # deprecated encoding_size sets the signal's hidden units when network_settings is absent
     assert behavior.reward_signals["curiosity"].network_settings.hidden_units == 256
     assert behavior.reward_signals["gail"].network_settings.hidden_units == 128
@@ -411,7 +416,7 @@ def test_soccer_flat_curriculum_and_self_play(full_host) -> None:
     assert soccer.max_steps == 100_000_000  # 1.0e8
     assert soccer.hyperparameters.learning_rate_schedule == "constant"
     assert soccer.network_settings.memory is None  # use_recurrent: false
-    assert soccer.self_play["swap_steps"] == 2000
+    assert soccer.sections["self_play"]["swap_steps"] == 2000
     lessons = options.environment_parameters["ball_touch"]["curriculum"]
     assert [lesson["value"] for lesson in lessons] == [1.0, 0.5, 0.0]
     assert lessons[0]["completion_criteria"]["measure"] == "progress"

@@ -133,9 +133,9 @@ def test_keys_derived_from_a_bad_value_are_not_named(tmp_path: Path, host) -> No
     )
 
 
-def test_missing_required_key_is_still_named(tmp_path: Path, host) -> None:
+def test_missing_required_key_is_still_named(tmp_path: Path, full_host) -> None:
     message = error_of(
-        tmp_path, host, "behaviors:\n  A:\n    behavioral_cloning:\n      strength: 0.5\n"
+        tmp_path, full_host, "behaviors:\n  A:\n    behavioral_cloning:\n      strength: 0.5\n"
     )
     assert "behaviors.A.behavioral_cloning.demo_path: is required." in message
 

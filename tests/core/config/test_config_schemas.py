@@ -26,8 +26,6 @@ def _all_schemas(host) -> list[Schema]:
         schemas.NetworkSettingsSchema(),
         schemas.MemorySchema(),
         schemas.RewardSignalCommonSchema(),
-        schemas.SelfPlaySchema(),
-        schemas.BehavioralCloningSchema(),
         schemas.EnvSettingsSchema(),
         schemas.EngineSettingsSchema(),
         schemas.CheckpointSettingsSchema(),
@@ -191,9 +189,9 @@ def test_legacy_keys_are_dropped_with_a_warning(host, caplog: pytest.LogCaptureF
     assert "'output_path' is no longer used" in caplog.text
 
 
-def test_self_play_team_change_defaults_to_five_save_steps(host) -> None:
-    options = resolve(host, {"behaviors": {"A": {"self_play": {"save_steps": 1000}}}})
-    assert options.behaviors["A"].self_play == {
+def test_self_play_team_change_defaults_to_five_save_steps(full_host) -> None:
+    options = resolve(full_host, {"behaviors": {"A": {"self_play": {"save_steps": 1000}}}})
+    assert options.behaviors["A"].sections["self_play"] == {
         "save_steps": 1000,
         "team_change": 5000,
         "swap_steps": 2000,
@@ -203,9 +201,9 @@ def test_self_play_team_change_defaults_to_five_save_steps(host) -> None:
     }
 
 
-def test_behavioral_cloning_needs_demo_path(host) -> None:
+def test_behavioral_cloning_needs_demo_path(full_host) -> None:
     with pytest.raises(Exception, match=r"behavioral_cloning.demo_path: is required"):
-        resolve(host, {"behaviors": {"A": {"behavioral_cloning": {"strength": 0.5}}}})
+        resolve(full_host, {"behaviors": {"A": {"behavioral_cloning": {"strength": 0.5}}}})
 
 
 def test_init_path_must_be_a_pt_file(host) -> None:
@@ -261,7 +259,8 @@ def test_dump_uses_ml_agents_layout(host) -> None:
     assert list(behavior["hyperparameters"]) == [f.name for f in dataclasses.fields(PPOSettings)]
 
 
-def test_dump_round_trips(host) -> None:
+def test_dump_round_trips(full_host) -> None:
+    host = full_host
     options = resolve(
         host,
         {

@@ -17,6 +17,7 @@ import pytest
 
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import GymnasiumEnvironment, make_gymnasium_environment
 from dojo.envs.gymnasium_spaces import ObservationCodec
 from dojo.errors import EnvError
@@ -114,7 +115,7 @@ def _make(module: str, mode: str, fault: str, num_envs: int = 3) -> GymnasiumEnv
         vectorization_mode=mode, timeout_wait=60, env_args=[f"fault={fault}", "at=5"]
     )
     return make_gymnasium_environment(
-        f"{module}:Faulty-v0", num_envs=num_envs, seed=3, settings=settings
+        EnvironmentContext(f"{module}:Faulty-v0", num_envs=num_envs, seed=3, settings=settings)
     )
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionSpec, ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.example_envs import HybridTargetEnv, PixelGridEnv
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.envs.wrappers import HideVelocities
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def make(target: str, num_envs: int = 2, seed: int = 0, env_args: list[str] | None = None):
     return make_gymnasium_environment(
-        target, num_envs=num_envs, seed=seed, settings=EnvSettings(env_args=env_args)
+        EnvironmentContext(
+            target, num_envs=num_envs, seed=seed, settings=EnvSettings(env_args=env_args)
+        )
     )
 
 

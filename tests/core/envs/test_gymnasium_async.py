@@ -12,6 +12,7 @@ import pytest
 
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionSpec, ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_async import AsyncGymnasiumEnvironment
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.errors import EnvError
@@ -58,7 +59,9 @@ def faulty_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def make(target: str, mode: str, num_envs: int = 4, seed: int = 3, timeout: int = 60):
     settings = EnvSettings(vectorization_mode=mode, timeout_wait=timeout)
-    return make_gymnasium_environment(target, num_envs=num_envs, seed=seed, settings=settings)
+    return make_gymnasium_environment(
+        EnvironmentContext(target, num_envs=num_envs, seed=seed, settings=settings)
+    )
 
 
 def random_discrete(rng: np.random.Generator, n: int) -> ActionTuple:

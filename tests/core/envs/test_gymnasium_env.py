@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import (
     GymnasiumEnvironment,
     behavior_name_for,
@@ -25,7 +26,9 @@ from dojo.errors import EnvError
 
 def make(target: str, num_envs: int = 2, seed: int = 0, env_args: list[str] | None = None):
     return make_gymnasium_environment(
-        target, num_envs=num_envs, seed=seed, settings=EnvSettings(env_args=env_args)
+        EnvironmentContext(
+            target, num_envs=num_envs, seed=seed, settings=EnvSettings(env_args=env_args)
+        )
     )
 
 

@@ -12,6 +12,7 @@ import torch
 
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.errors import DivergedError, EnvError
 from dojo.torch_layer.checkpoint import load_state, save_state
@@ -73,7 +74,7 @@ def test_non_finite_data_is_refused_naming_the_copy_and_step(
         vectorization_mode=mode, timeout_wait=60, env_args=[f"what={what}", f"value={value}"]
     )
     env = make_gymnasium_environment(
-        f"{bad_module}:TurnsBad-v0", num_envs=4, seed=3, settings=settings
+        EnvironmentContext(f"{bad_module}:TurnsBad-v0", num_envs=4, seed=3, settings=settings)
     )
     try:
         env.reset()

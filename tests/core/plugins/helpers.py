@@ -1,10 +1,12 @@
-"""Put a plugin in front of the real ``mlagents-learn`` and ``dojo`` commands without pip.
+"""Put a plugin in front of the real ``mlagents-learn`` and ``dojo`` commands.
 
 A plugin distribution is a folder on ``PYTHONPATH`` that holds the plugin module and a
 ``<name>-<version>.dist-info`` folder with ``METADATA`` and ``entry_points.txt``: that is all
 ``importlib.metadata`` (and stevedore, which reads it) needs to discover the ``dojo.plugins``
-entry point. stevedore caches entry points per ``sys.path`` in ``$XDG_CACHE_HOME``, so every
-command runs with a cache folder of the test's own (a user's cache is never touched).
+entry point. :func:`write_plugin_distribution` writes one directly (fast, no pip);
+:func:`pip_install` installs real distribution sources there with pip, as a user would. stevedore
+caches entry points per ``sys.path`` in ``$XDG_CACHE_HOME``, so every command runs with a cache
+folder of the test's own (a user's cache is never touched).
 """
 
 from __future__ import annotations
@@ -59,6 +61,33 @@ def write_plugin_distribution(
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
     (info / "entry_points.txt").write_text(f"[dojo.plugins]\n{entry_point} = {module}\n")
+    return site
+
+
+def write_package(folder: Path, files: dict[str, str]) -> Path:
+    """Write the source of a distribution: relative path -> text (``pyproject.toml``, modules)."""
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return folder
+
+
+def pip_install(site: Path, *sources: Path) -> Path:
+    """``pip install`` the distributions in the ``sources`` folders into ``site``, in one call.
+
+    ``site`` is a folder of their own, put on ``PYTHONPATH`` by :func:`run_command`: the
+    virtual environment is never changed. ``--no-deps`` (dojo is installed already) and
+    ``--no-build-isolation`` (the environment's setuptools) keep it off the network.
+
+    Returns:
+        ``site``.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(site), *map(str, sources)],
+        check=True,
+    )  # fmt: skip
     return site
 
 

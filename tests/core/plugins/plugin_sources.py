@@ -81,16 +81,23 @@ TOY_ENVIRONMENTS = """
     NICKNAMES = {"cartpole": "CartPole-v1"}
 
 
-    def make_toy_environment(target, *, num_envs, seed, settings):
+    def make_toy_environment(context):
+        from dataclasses import replace
+
         from dojo.envs.gymnasium_env import make_gymnasium_environment
 
+        record = {
+            "target": context.target,
+            "num_envs": context.num_envs,
+            "seed": context.seed,
+            "log_dir": str(context.log_dir),
+            "time_scale": context.engine_settings.time_scale,
+        }
         with open(os.environ["TOY_LOG"], "a") as log:
-            log.write(json.dumps({"target": target, "num_envs": num_envs, "seed": seed}) + "\\n")
-        if target not in NICKNAMES:
-            raise ValueError(f"no toy named {target!r}; toys: {', '.join(NICKNAMES)}")
-        return make_gymnasium_environment(
-            NICKNAMES[target], num_envs=num_envs, seed=seed, settings=settings
-        )
+            log.write(json.dumps(record) + "\\n")
+        if context.target not in NICKNAMES:
+            raise ValueError(f"no toy named {context.target!r}; toys: {', '.join(NICKNAMES)}")
+        return make_gymnasium_environment(replace(context, target=NICKNAMES[context.target]))
 
 
     @hookimpl

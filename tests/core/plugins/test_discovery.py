@@ -19,14 +19,6 @@ HELLO_PLUGIN = """
         registry.register("wave", factory="dojo_hello:Wave", description="Waves.")
 """
 
-ANOTHER_PPO = """
-    from dojo.hookspecs import hookimpl
-
-    @hookimpl
-    def dojo_register_trainers(registry):
-        registry.register("ppo", factory="dojo_fastppo:PPO", description="A faster PPO.")
-"""
-
 BROKEN_PLUGIN = """
     import dojo_poca_native_extension  # not installed: the plugin cannot load
 """
@@ -106,16 +98,3 @@ def test_the_load_failure_is_shown_next_to_the_unknown_trainer_error(tmp_path: P
     assert "unknown trainer type 'poca'" in learn.stderr and note in learn.stderr
     assert "Traceback" not in learn.stderr
     assert not (tmp_path / "results").exists()
-
-
-def test_two_distributions_claiming_one_name_are_both_named(tmp_path: Path) -> None:
-    site = write_plugin_distribution(tmp_path / "site", "dojo-fastppo", ANOTHER_PPO)
-    for command in (("dojo", "plugins"), ("mlagents-learn", "--help")):
-        result = run_command(*command, site=site, cwd=tmp_path)
-        assert result.returncode == 1
-        # Entry points load in name order, so the message is the same on every machine.
-        assert result.stderr.startswith(
-            "error: trainer type 'ppo' is registered twice: by plugin 'fastppo' (dojo-fastppo) "
-            "and by plugin 'ppo' (dojo-ppo). "
-        ), result.stderr
-        assert "Traceback" not in result.stderr

@@ -86,6 +86,7 @@ def observed_run(tmp_path_factory: pytest.TempPathFactory) -> ObservedRun:
         "--env=toy:cartpole",
         "--num-envs=4",
         f"--seed={SEED}",
+        "--time-scale=5",
         "--run-id=hooks",
         "--watch-label=nightly",
         site=site,
@@ -157,7 +158,9 @@ def test_hook_register_stats_writers(observed_run: ObservedRun) -> None:
 def test_hook_register_environments(observed_run: ObservedRun) -> None:
     # The toy: scheme reached the plugin's factory with the target and the run's settings ...
     (call,) = read_json_lines(observed_run.toy_log)
-    assert call == {"target": "cartpole", "num_envs": 4, "seed": SEED}
+    log_dir = observed_run.path(call.pop("log_dir"))
+    assert call == {"target": "cartpole", "num_envs": 4, "seed": SEED, "time_scale": 5.0}
+    assert log_dir.resolve() == (observed_run.run_dir / "run_logs").resolve()
     # ... and the environment it returned was trained on to the end.
     status = json.loads((observed_run.run_dir / "run_logs" / "training_status.json").read_text())
     assert status["CartPole"]["final_checkpoint"]["steps"] >= 1000

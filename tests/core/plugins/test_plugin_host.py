@@ -6,15 +6,18 @@ import dataclasses
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dojo_ppo.plugin
+from dojo import plugin_host
 from dojo.errors import PluginError
 from dojo.hookspecs import hookimpl
 from dojo.plugin_host import (
+    BUILTIN_PLUGINS,
     FAMILIES,
     KNOWN_DISTRIBUTIONS,
     LoadFailure,
@@ -44,7 +47,8 @@ def host() -> PluginHost:
 def test_builtins_and_ppo_are_registered(host: PluginHost) -> None:
     assert host.registry("reward_signals").names() == ["extrinsic"]
     assert host.registry("stats_writers").names() == ["console", "gauges", "tensorboard"]
-    assert host.registry("environments").names() == ["gymnasium", "remote", "unity"]
+    # Unity builds, the Editor and remote: come from dojo-unity, not from the core.
+    assert host.registry("environments").names() == ["gymnasium"]
     assert host.registry("samplers").names() == [
         "constant",
         "gaussian",
@@ -69,15 +73,37 @@ def test_every_registry_is_frozen(host: PluginHost) -> None:
             registry.register("late", factory="m:Late")
 
 
-def test_two_plugins_registering_one_name_fail_with_both_names() -> None:
-    with pytest.raises(PluginError) as raised:
-        load_plugins(
-            extra_plugins=(("alpha", TrainerPlugin("algo")), ("beta", TrainerPlugin("algo"))),
-            discover=False,
-        )
-    message = str(raised.value)
-    assert "trainer type 'algo' is registered twice" in message
-    assert "'alpha'" in message and "'beta'" in message
+def test_a_name_registered_twice_is_a_load_failure_and_the_first_keeps_it() -> None:
+    host = load_plugins(
+        extra_plugins=(("alpha", TrainerPlugin("algo")), ("beta", TrainerPlugin("algo"))),
+        discover=False,
+    )
+    assert host.registry("trainers").get("algo").plugin == "alpha"  # type: ignore[union-attr]
+    (failure,) = host.failures
+    assert (failure.name, failure.target) == ("beta", "dojo_register_trainers")
+    assert failure.error == (
+        "trainer type 'algo' is registered twice: by plugin 'alpha' and by plugin 'beta'. A name "
+        "can be registered only once: uninstall one of the two plugins, or rename one of the "
+        "components. The first registration, by plugin 'alpha', keeps the name."
+    )
+    # ... and it is shown where it matters.
+    note = "Note: plugin 'beta' (dojo_register_trainers) failed to load: trainer type 'algo'"
+    assert note in host.unknown_message("trainers", "algox")
+
+
+def test_a_plugin_that_registers_a_name_twice_keeps_the_first_and_its_other_names() -> None:
+    class Twice:
+        @hookimpl
+        def dojo_register_trainers(self, registry: Registry) -> None:
+            registry.register("algo", factory="m:First")
+            registry.register("algo", factory="m:Second")
+            registry.register("other", factory="m:Other")
+
+    host = load_plugins(extra_plugins=(("twice", Twice()),), discover=False)
+    assert host.registry("trainers").get("algo").factory == "m:First"  # type: ignore[union-attr]
+    assert "other" in host.registry("trainers")
+    (failure,) = host.failures
+    assert failure.error.startswith("trainer type 'algo' is registered twice by plugin 'twice'.")
 
 
 def test_a_plugin_cannot_take_a_builtin_name() -> None:
@@ -86,11 +112,27 @@ def test_a_plugin_cannot_take_a_builtin_name() -> None:
         def dojo_register_reward_signals(self, registry: Registry) -> None:
             registry.register("extrinsic", factory="m:Mine")
 
-    with pytest.raises(PluginError) as raised:
-        load_plugins(extra_plugins=(("mine", Extrinsic()),), discover=False)
-    assert "by plugin 'builtin.reward_signals' (dojo-core) and by plugin 'mine'." in str(
-        raised.value
-    )
+    host = load_plugins(extra_plugins=(("mine", Extrinsic()),), discover=False)
+    extrinsic = host.registry("reward_signals").get("extrinsic")
+    assert extrinsic is not None and extrinsic.plugin == "builtin.reward_signals"
+    (failure,) = host.failures
+    assert "by plugin 'builtin.reward_signals' (dojo-core) and by plugin 'mine'." in failure.error
+
+
+def test_a_builtin_that_registers_a_taken_name_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dojo's own plugins are dojo's responsibility: a clash between them is a bug, not a
+    # configuration to live with.
+    clash = types.ModuleType("dojo_tests_builtin_clash")
+
+    @hookimpl
+    def dojo_register_reward_signals(registry: Registry) -> None:
+        registry.register("extrinsic", factory="m:Again")
+
+    clash.dojo_register_reward_signals = dojo_register_reward_signals  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, clash.__name__, clash)
+    monkeypatch.setattr(plugin_host, "BUILTIN_PLUGINS", (*BUILTIN_PLUGINS, clash.__name__))
+    with pytest.raises(PluginError, match="reward signal 'extrinsic' is registered twice"):
+        load_plugins(discover=False)
 
 
 def test_a_plugin_that_keeps_the_registry_cannot_register_later() -> None:
@@ -189,7 +231,12 @@ def published_distributions() -> set[str]:
 
 @pytest.mark.parametrize(
     ("family", "name", "distribution"),
-    [("trainers", "sac", "dojo-sac"), ("reward_signals", "curiosity", "dojo-rewards")],
+    [
+        ("trainers", "sac", "dojo-sac"),
+        ("reward_signals", "curiosity", "dojo-rewards"),
+        ("environments", "unity", "dojo-unity"),
+        ("environments", "remote", "dojo-unity"),
+    ],
 )
 def test_every_known_component_names_its_distribution(
     host: PluginHost, family: str, name: str, distribution: str

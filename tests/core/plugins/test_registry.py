@@ -56,6 +56,21 @@ def test_registering_a_name_twice_names_both_plugins() -> None:
     assert registry.get("ppo").factory == "a:PPO"  # type: ignore[union-attr]
 
 
+def test_a_refused_duplicate_is_recorded_when_duplicates_are_not_fatal() -> None:
+    registry = Registry("trainers", "trainer type")
+    registry.set_current_plugin("first", "dojo-first", duplicates_fatal=False)
+    registry.register("ppo", factory="a:PPO")
+    registry.set_current_plugin("second", "dojo-second", duplicates_fatal=False)
+    registry.register("ppo", factory="b:PPO")
+    registry.register("sac", factory="b:SAC")
+    assert registry.get("ppo").factory == "a:PPO"  # type: ignore[union-attr]
+    assert registry.names() == ["ppo", "sac"]
+    (refused,) = registry.refused
+    assert (refused.name, refused.plugin, refused.distribution) == ("ppo", "second", "dojo-second")
+    assert refused.kept.plugin == "first"
+    assert refused.message.endswith("The first registration, by plugin 'first', keeps the name.")
+
+
 def test_frozen_registry_refuses_registration() -> None:
     registry = trainers("ppo")
     registry.freeze()

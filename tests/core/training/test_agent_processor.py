@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dojo.api import ActionOutput, Trajectory
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
@@ -17,7 +19,9 @@ def collect(
 ) -> tuple[list[Trajectory], StatsReporter, AgentProcessor]:
     """Random CartPole play; the action index is stored as an extra to check alignment."""
     settings = EnvSettings(env_args=env_args)
-    env = make_gymnasium_environment("CartPole-v1", num_envs=num_envs, seed=3, settings=settings)
+    env = make_gymnasium_environment(
+        EnvironmentContext("CartPole-v1", num_envs=num_envs, seed=3, settings=settings)
+    )
     env.reset()
     stats = StatsReporter("CartPole", [])
     processor = AgentProcessor(env.behavior_specs["CartPole"], horizon, stats, initial_slots=slots)
@@ -96,10 +100,12 @@ def test_agents_with_a_new_id_every_episode_reuse_slots() -> None:
     """A Unity build sends every episode under a new agent id: finished agents' slots are
     reused, so the per-agent arrays stay as large as the agents alive at once."""
     from dojo.envs.base import DecisionSteps, TerminalSteps
-    from dojo.envs.unity.client import EpisodeIds
     from dojo.training.agent_memories import AgentMemories
 
-    env = make_gymnasium_environment("CartPole-v1", num_envs=4, seed=3, settings=EnvSettings())
+    # The ids dojo-unity's Python player sends; core tests still run without the plugin.
+    EpisodeIds = pytest.importorskip("dojo_unity.client").EpisodeIds
+
+    env = make_gymnasium_environment(EnvironmentContext("CartPole-v1", num_envs=4, seed=3))
     env.reset()
     stats = StatsReporter("CartPole", [])
     processor = AgentProcessor(env.behavior_specs["CartPole"], 16, stats, initial_slots=4)

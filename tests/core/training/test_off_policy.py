@@ -7,6 +7,7 @@ import numpy as np
 from dojo.api import ActionOutput, Trajectory
 from dojo.config.settings import EnvSettings
 from dojo.envs.base import ActionTuple, BehaviorSpec
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
@@ -19,7 +20,9 @@ def random_cartpole(
 ) -> tuple[list[Trajectory], BehaviorSpec]:
     """Random play on 3 CartPole copies, truncated after ``max_episode_steps``."""
     settings = EnvSettings(env_args=[f"max_episode_steps={max_episode_steps}"])
-    env = make_gymnasium_environment("CartPole-v1", num_envs=3, seed=1, settings=settings)
+    env = make_gymnasium_environment(
+        EnvironmentContext("CartPole-v1", num_envs=3, seed=1, settings=settings)
+    )
     env.reset()
     spec = env.behavior_specs["CartPole"]
     processor = AgentProcessor(spec, horizon, StatsReporter("CartPole", []))

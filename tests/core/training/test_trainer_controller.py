@@ -12,6 +12,7 @@ import pytest
 from dojo.api import StatsSummary, StatsWriter, TrainerContext, Trajectory
 from dojo.config.loader import resolve_run_options
 from dojo.config.settings import EnvSettings
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.gymnasium_env import make_gymnasium_environment
 from dojo.plugin_host import load_plugins
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
@@ -63,10 +64,12 @@ def _train(tmp_path: Path) -> tuple[RecordingPPO, RecordingWriter, list[int]]:
     options = resolve_run_options({"behaviors": {"B": behavior}}, {}, load_plugins(), "test")
     settings = options.behaviors["B"]
     env = make_gymnasium_environment(
-        "Acrobot-v1",
-        num_envs=NUM_ENVS,
-        seed=0,
-        settings=EnvSettings(env_args=[f"max_episode_steps={EPISODE_STEPS}"]),
+        EnvironmentContext(
+            "Acrobot-v1",
+            num_envs=NUM_ENVS,
+            seed=0,
+            settings=EnvSettings(env_args=[f"max_episode_steps={EPISODE_STEPS}"]),
+        )
     )
     env.reset()
     (name,) = env.behavior_specs

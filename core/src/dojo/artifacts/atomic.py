@@ -6,9 +6,10 @@ them back. Each write goes to a temporary file in the same folder (so the final 
 crosses a file system), is flushed and fsynced, then renamed over the target with
 :func:`os.replace`, which is atomic on POSIX and Windows.
 
-Every writer of run artifacts (this module, checkpoints, ONNX exports, replay buffers) names its
-temporary file ``.<target name>.<random>.tmp``: a process killed mid-write leaves such a file,
-and :func:`remove_temporary_files` clears them when the run is resumed.
+:func:`atomic_write` is the one routine every writer of run artifacts goes through (status
+files here, checkpoints, ONNX models, replay buffers). Its temporary file is named
+``.<target name>.<random>.tmp``: a process killed mid-write leaves such a file, and
+:func:`remove_temporary_files` clears them when the run is resumed.
 :func:`reporting_write_errors` turns a failed write (a full disk, a read-only folder) into one
 :class:`~dojo.errors.ResultsWriteError`.
 """

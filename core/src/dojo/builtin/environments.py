@@ -1,6 +1,7 @@
-"""Built-in environment providers: ``gymnasium`` (``--env gymnasium:CartPole-v1``), ``unity``
-(a Unity build: ``--env path/to/Build``, or no ``--env`` for the Editor) and ``remote``
-(``--env remote:0.0.0.0:5005``: environments that connect by themselves over the Unity protocol).
+"""Built-in environment provider: ``gymnasium`` (``--env gymnasium:CartPole-v1``).
+
+Unity builds, the Unity Editor and ``remote:`` environments come from the dojo-unity plugin
+(``pip install dojo-unity``); without it, ``mlagents-learn`` says so and names the command.
 
 Factories are lazy ``"module:attr"`` strings, so importing this module (at every start-up, for
 ``--help`` too) never imports gymnasium or torch.
@@ -22,25 +23,4 @@ def dojo_register_environments(registry: Registry) -> None:
             "Gymnasium environments, vectorised in-process over --num-envs copies "
             "(gymnasium:CartPole-v1; env_args key=value are passed to gymnasium.make)."
         ),
-    )
-    registry.register(
-        "unity",
-        factory="dojo.envs.unity.providers:make_unity_environment",
-        schema=None,
-        description=(
-            "Unity builds over the ML-Agents protocol (--env path/to/Build, or no --env to "
-            "connect to the Editor); one player process per --num-envs."
-        ),
-        run_context=True,
-    )
-    registry.register(
-        "remote",
-        factory="dojo.envs.unity.providers:make_remote_environment",
-        schema=None,
-        description=(
-            "Environments started elsewhere that connect over the ML-Agents protocol "
-            "(remote:HOST[:PORT] or remote::PORT; e.g. python -m dojo.envs.serve on another "
-            "machine)."
-        ),
-        run_context=True,
     )

@@ -2,6 +2,10 @@
 
 - ``dojo plugins``: every plugin, its distribution and version, what it registers, its hooks,
   and the plugins that failed to load.
+- ``dojo plugins --check``: import every registered factory and schema (torch included) and
+  name each broken one with its plugin and distribution; exit status 1 when any is broken or a
+  plugin failed to load.
+- ``dojo plugins --hooks-reference``: the hook reference (``docs/hooks.md``) in Markdown.
 - ``dojo config check FILE [mlagents-learn flags]``: validate FILE as ``mlagents-learn`` would
   (same flags, same overrides) and print the resolved configuration as YAML.
 - ``dojo config explain NAME``: every key of a component (``ppo``, ``extrinsic``, ...).
@@ -46,7 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser("plugins", help="list plugins, what they register, and load failures")
+    plugins = commands.add_parser(
+        "plugins", help="list plugins, what they register, and load failures"
+    )
+    plugins_action = plugins.add_mutually_exclusive_group()
+    plugins_action.add_argument(
+        "--check",
+        action="store_true",
+        help="import every registered factory and schema and report the broken ones "
+        "(exit status 1 when any is broken or a plugin failed to load)",
+    )
+    plugins_action.add_argument(
+        "--hooks-reference",
+        action="store_true",
+        help="print the reference of every hook (docs/hooks.md) in Markdown",
+    )
     config = commands.add_parser("config", help="check, explain or upgrade configuration files")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     check = config_commands.add_parser(
@@ -77,15 +95,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             start = argv.index("check") + 1
             return _config_check(argv[start:])
         args = build_parser().parse_args(argv)
+        if args.command == "plugins" and args.hooks_reference:
+            from dojo.hooks_reference import hooks_reference
+
+            print(hooks_reference(), end="")
+            return 0
         from dojo.plugin_host import load_plugins
 
         host = load_plugins()
         if args.command == "plugins":
-            print(describe_plugins(host))
-            return 0
+            return _plugins(args, host)
         return _config(args, host)
     except DojoError as err:
         return report_error(err, debug)
+
+
+def _plugins(args: argparse.Namespace, host: PluginHost) -> int:
+    if not args.check:
+        print(describe_plugins(host))
+        return 0
+    from dojo.plugin_check import describe_check
+
+    report, sound = describe_check(host)
+    print(report)
+    return 0 if sound else 1
 
 
 def _config(args: argparse.Namespace, host: PluginHost) -> int:

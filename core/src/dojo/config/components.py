@@ -1,4 +1,5 @@
-"""Fields whose schema depends on installed plugins: trainer types, hyperparameters, reward signals.
+"""Fields whose schema depends on installed plugins: trainer types, hyperparameters, reward
+signals, behavior sections, environment parameters.
 
 Each field reads the :class:`~dojo.plugin_host.PluginHost` from the schema it is bound to
 (``self.parent.host``): marshmallow 4 has no schema context, so :class:`RunOptionsSchema` and
@@ -14,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError, fields
 
-from dojo.config import settings
-from dojo.config.fields import UNKNOWN_KEY, DescribedField, Text, describe_value
+from dojo.config.environment_parameters import check_environment_parameters
+from dojo.config.fields import UNKNOWN_KEY, AnyValue, DescribedField, Text, describe_value
 from dojo.errors import PluginError, shorten
 
 if TYPE_CHECKING:
+    # dojo.config.settings declares its settings with these fields: imported here only for
+    # the type hints (and inside functions where needed), so that the two modules load.
+    from dojo.config.settings import RewardSignalSettings, TrainerSettings
     from dojo.plugin_host import PluginHost
     from dojo.registry import ComponentEntry
 
@@ -140,7 +144,7 @@ class RewardSignalsField(DescribedField, fields.Field):
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> dict[str, settings.RewardSignalSettings]:
+    ) -> dict[str, RewardSignalSettings]:
         from dojo.config.schemas import RewardSignalCommonSchema
 
         if not isinstance(value, Mapping):
@@ -149,7 +153,7 @@ class RewardSignalsField(DescribedField, fields.Field):
                 f"{describe_value(value)}."
             )
         host = _host(self)
-        result: dict[str, settings.RewardSignalSettings] = {}
+        result: dict[str, RewardSignalSettings] = {}
         errors: dict[str, Any] = {}
         for name, config in value.items():
             name = str(name)
@@ -164,9 +168,9 @@ class RewardSignalsField(DescribedField, fields.Field):
             common = {k: v for k, v in config.items() if k in REWARD_SIGNAL_COMMON_KEYS}
             own = {k: v for k, v in config.items() if k not in REWARD_SIGNAL_COMMON_KEYS}
             signal_errors: dict[str, Any] = {}
-            loaded: dict[str, Any] = {}
+            signal: RewardSignalSettings | None = None
             try:
-                loaded = RewardSignalCommonSchema().load(common)
+                signal = RewardSignalCommonSchema().load(common)
             except ValidationError as err:
                 signal_errors.update(err.messages)  # type: ignore[arg-type]
             params = None
@@ -177,19 +181,19 @@ class RewardSignalsField(DescribedField, fields.Field):
                     signal_errors.update(err.messages)
                 else:
                     signal_errors.setdefault("_schema", []).extend(err.messages)
-            if signal_errors:
+            if signal_errors or signal is None:
                 errors[name] = signal_errors
                 continue
             if ENCODING_SIZE in config:
-                loaded = self._apply_encoding_size(name, config, params, loaded)
-            result[name] = settings.RewardSignalSettings(params=params, **loaded)
+                signal = self._apply_encoding_size(name, config, params, signal)
+            result[name] = dataclasses.replace(signal, params=params)
         if errors:
             raise ValidationError(errors)
         return result
 
     def _apply_encoding_size(
-        self, name: str, config: Mapping[str, Any], params: Any, loaded: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, name: str, config: Mapping[str, Any], params: Any, signal: RewardSignalSettings
+    ) -> RewardSignalSettings:
         """ML-Agents 1.1.0's ``RewardSignalSettings.structure``: the deprecated encoding_size
         (validated and kept by the signal's own schema) becomes ``hidden_units`` when the
         signal's ``network_settings`` is not given; given network_settings win."""
@@ -197,18 +201,18 @@ class RewardSignalsField(DescribedField, fields.Field):
             f"reward_signals.{name}.encoding_size is deprecated: set "
             f"reward_signals.{name}.network_settings.hidden_units instead."
         )
-        plain = settings.to_plain(params)
+        from dojo.config.schemas import network_size_problem
+        from dojo.config.settings import to_plain
+
+        plain = to_plain(params)
         size = plain.get(ENCODING_SIZE) if isinstance(plain, Mapping) else None
         if size is None or "network_settings" in config:
-            return loaded
-        from dojo.config.schemas import network_size_problem
-
-        network = loaded.get("network_settings", settings.NetworkSettings())
-        network = dataclasses.replace(network, hidden_units=size)
+            return signal
+        network = dataclasses.replace(signal.network_settings, hidden_units=size)
         problem = network_size_problem(network)
         if problem is not None:
             raise ValidationError({name: {ENCODING_SIZE: [problem]}})
-        return {**loaded, "network_settings": network}
+        return dataclasses.replace(signal, network_settings=network)
 
     @staticmethod
     def _load_own(entry: ComponentEntry, own: dict[str, Any]) -> Any:
@@ -226,7 +230,36 @@ class RewardSignalsField(DescribedField, fields.Field):
         return value
 
 
-def _load_trainer_settings(field: fields.Field, value: Any, where: str) -> settings.TrainerSettings:
+class BehaviorSectionField(DescribedField, fields.Field):
+    """A section of a behavior that a plugin owns (``behavioral_cloning``, ``self_play``, ...),
+    validated by the schema its plugin registered (``dojo_register_behavior_sections``).
+
+    ``null`` means the section is not used, as when it is absent.
+    """
+
+    yaml_type = "mapping"
+
+    def __init__(self, entry: ComponentEntry, **kwargs: Any) -> None:
+        self.entry = entry
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationError(
+                f"expected a mapping of keys (key: value lines), got {describe_value(value)}."
+            )
+        schema = component_schema(self.entry)
+        if schema is None:
+            if value:
+                raise ValidationError(f"section {self.entry.name!r} takes no keys.")
+            return {}
+        return schema.load(dict(value))
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+def _load_trainer_settings(field: fields.Field, value: Any, where: str) -> TrainerSettings:
     from dojo.config.schemas import TrainerSettingsSchema
 
     if not isinstance(value, Mapping):
@@ -257,12 +290,12 @@ class BehaviorsField(DescribedField, fields.Field):
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
-    ) -> dict[str, settings.TrainerSettings]:
+    ) -> dict[str, TrainerSettings]:
         if not isinstance(value, Mapping):
             raise ValidationError(
                 f"expected a mapping of behavior names to settings, got {describe_value(value)}."
             )
-        result: dict[str, settings.TrainerSettings] = {}
+        result: dict[str, TrainerSettings] = {}
         errors: dict[str, Any] = {}
         for name, config in value.items():
             try:
@@ -277,3 +310,13 @@ class BehaviorsField(DescribedField, fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
+
+
+class EnvironmentParametersField(AnyValue):
+    """``environment_parameters``: numbers, samplers and curricula by parameter name, checked
+    against the samplers and completion measures the host's plugins register."""
+
+    yaml_type = "mapping"
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return check_environment_parameters(value, getattr(self.parent, "host", None))

@@ -45,6 +45,12 @@ BUILTIN_SAMPLER_TYPES = ("uniform", "gaussian", "multirangeuniform", "constant")
 BUILTIN_MEASURES = ("reward", "progress")
 
 
+#: ``sampler_parameters.seed`` of every sampler (validated by the core, not by the plugin).
+SAMPLER_SEED = Integer(
+    load_default=-1, description="Sampler seed; -1 derives one from the run seed."
+)
+
+
 class SamplerSchema(StrictSchema):
     """A sampled environment parameter (sampling happens in the environment, per episode)."""
 
@@ -129,11 +135,17 @@ def _check_sampler(value: Any, host: PluginHost | None) -> dict[str, Any]:
             raise ValidationError(
                 {"sampler_type": [host.unknown_message("samplers", sampler_type)]}  # type: ignore[union-attr]
             )
+        parameters = dict(data["sampler_parameters"])
+        # 'seed' belongs to every sampler: the core reads it, the plugin's schema the rest.
+        try:
+            SAMPLER_SEED.deserialize(parameters.pop("seed", -1))
+        except ValidationError as err:
+            raise ValidationError({"sampler_parameters": {"seed": err.messages}}) from err
         schema = entry.load_schema()
         if schema is not None:
             instance = schema() if isinstance(schema, type) else schema
             try:
-                instance.load(data["sampler_parameters"])
+                instance.load(parameters)
             except ValidationError as err:
                 raise ValidationError({"sampler_parameters": err.messages}) from err
     else:

@@ -131,6 +131,8 @@ def _sections(
             if row.key.split(".")[0] in REWARD_SIGNAL_COMMON_KEYS
         ]
         return [(f"behaviors.<name>.reward_signals.{entry.name}:", rows + own_rows)]
+    if family == "behavior_sections":
+        return [(f"behaviors.<name>.{entry.name}:", own_rows)]
     return [(f"settings of {entry.name}:", own_rows)]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields
 
 from dojo.errors import shorten
+from dojo.registry import import_target
 
 #: Placeholder marshmallow stores for an unknown key; rewritten by StrictSchema.handle_error.
 UNKNOWN_KEY = "__dojo_unknown_key__"
@@ -83,6 +84,12 @@ class StrictSchema(Schema):
         """An extra sentence for an unknown ``key`` (subclasses point at the right section)."""
         return ""
 
+    def unknown_key_message(self, key: str, valid: list[str]) -> str:
+        """The whole message for an unknown ``key``; by default "unknown key", a hint or the
+        closest valid key, and the valid keys."""
+        hint = self.unknown_key_hint(key) or did_you_mean(key, valid)
+        return f"unknown key.{hint} Valid keys: {', '.join(valid)}."
+
     def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
         messages = error.messages
         if not isinstance(messages, dict):
@@ -93,8 +100,7 @@ class StrictSchema(Schema):
         for key, value in messages.items():
             if value == [UNKNOWN_KEY]:
                 changed = True
-                hint = self.unknown_key_hint(str(key)) or did_you_mean(str(key), valid)
-                rewritten[key] = [f"unknown key.{hint} Valid keys: {', '.join(valid)}."]
+                rewritten[key] = [self.unknown_key_message(str(key), valid)]
             else:
                 rewritten[key] = value
         if changed:
@@ -250,7 +256,12 @@ class TextList(DescribedField, fields.Field):
 
 
 class Section(DescribedField, fields.Nested):
-    """A nested mapping validated by another schema (``network_settings:``, ``memory:``)."""
+    """A nested mapping validated by another schema (``network_settings:``, ``memory:``).
+
+    The schema may be named ``"package.module:SchemaClass"`` and is then imported when first
+    used, so that a settings dataclass can name the schema of a nested section that is
+    declared after it (:mod:`dojo.config.declare`).
+    """
 
     yaml_type = "mapping"
     default_error_messages = {  # noqa: RUF012
@@ -258,6 +269,12 @@ class Section(DescribedField, fields.Nested):
         "null": _NULL,
         "required": _REQUIRED,
     }
+
+    def __init__(self, nested: Any, **kwargs: Any) -> None:
+        if isinstance(nested, str) and ":" in nested:
+            target = nested
+            nested = lambda: import_target(target)  # noqa: E731 (marshmallow calls it lazily)
+        super().__init__(nested, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, Mapping):

@@ -115,12 +115,18 @@ def flat_keys(host: PluginHost | None, trainer: Any) -> FlatKeys:
     from dojo.config.components import component_schema, schema_keys
     from dojo.config.schemas import (
         LEGACY_BEHAVIOR_KEYS,
+        MLAGENTS_BEHAVIOR_SECTIONS,
         NetworkSettingsSchema,
         TrainerSettingsSchema,
     )
 
     excluded = {"trainer_type", *NESTED_SECTIONS}
     behavior = [key for key in TrainerSettingsSchema._declared_fields if key not in excluded]
+    # Sections that plugins own stay at the behavior level, installed or not.
+    plugin_sections = host.registry("behavior_sections").names() if host is not None else []
+    behavior += [
+        key for key in (*MLAGENTS_BEHAVIOR_SECTIONS, *plugin_sections) if key not in behavior
+    ]
     behavior.append("curriculum")  # a per-behavior curriculum, lifted to environment_parameters
     network = [key for key in NetworkSettingsSchema().valid_keys() if key != "memory"]
     hyperparameters: list[str] | None = None

@@ -28,7 +28,7 @@ import yaml
 from marshmallow import ValidationError
 
 from dojo.config import formats
-from dojo.config.schemas import RunOptionsSchema
+from dojo.config.schemas import MLAGENTS_BEHAVIOR_SECTIONS, RunOptionsSchema
 from dojo.config.settings import RunOptions, TrainerSettings, to_plain
 from dojo.errors import ConfigError, shorten
 
@@ -401,8 +401,7 @@ _TRAINER_ORDER = (
     "time_horizon",
     "summary_freq",
     "threaded",
-    "self_play",
-    "behavioral_cloning",
+    # then the sections plugins own: ML-Agents' two always (null when absent), then the rest
 )
 
 
@@ -426,6 +425,10 @@ def _dump_network(network: Any) -> dict[str, Any]:
 def dump_trainer_settings(trainer: TrainerSettings) -> dict[str, Any]:
     """One behavior in ML-Agents' layout; reward signals flatten their own keys."""
     plain = {key: to_plain(getattr(trainer, key)) for key in _TRAINER_ORDER}
+    for name in MLAGENTS_BEHAVIOR_SECTIONS:
+        plain[name] = None
+    for name, section in trainer.sections.items():
+        plain[name] = to_plain(section)
     plain["network_settings"] = _dump_network(trainer.network_settings)
     signals = {}
     for name, signal in trainer.reward_signals.items():
@@ -440,7 +443,7 @@ def dump_trainer_settings(trainer: TrainerSettings) -> dict[str, Any]:
         signals[name] = entry
     plain["reward_signals"] = signals
     for field in dataclasses.fields(trainer):  # fields added later by extensions
-        if field.name not in plain:
+        if field.name not in plain and field.name != "sections":
             plain[field.name] = to_plain(getattr(trainer, field.name))
     return plain
 

@@ -16,6 +16,7 @@ from dojo.config.fields import AnyValue, AtLeast, Integer, Number, StrictSchema
 
 
 class _SeededSchema(StrictSchema):
+    # Read by the core for every sampler (SAMPLER_SEED); declared here for the reference.
     seed = Integer(load_default=-1, description="Sampler seed; -1 derives one from the run seed.")
 
 

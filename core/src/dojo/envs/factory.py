@@ -7,11 +7,14 @@ from pathlib import Path
 
 from dojo.config.settings import EngineSettings, EnvSettings
 from dojo.envs.base import Environment
+from dojo.envs.context import EnvironmentContext
 from dojo.errors import DojoError, EnvError, shorten
-from dojo.plugin_host import PluginHost
+from dojo.plugin_host import KNOWN_DISTRIBUTIONS, PluginHost, install_command
 
 #: The provider of plain paths (Unity builds) and of no --env at all (the Unity Editor).
 UNITY_SCHEME = "unity"
+#: The schemes of the Unity protocol, provided by the dojo-unity plugin.
+UNITY_SCHEMES = ("unity", "remote")
 
 # "scheme:target", where scheme is a plain identifier (so "C:\\path" or "./Build" are paths).
 _URI = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_.+-]+):(?P<target>.*)$", re.DOTALL)
@@ -47,13 +50,14 @@ def build_environment(
 
     ``scheme:target`` goes to the provider registered for ``scheme``; a plain path goes to the
     ``unity`` provider (a Unity build), and no path at all to the ``unity`` provider with an
-    empty target (listen for the Unity Editor). Providers registered with the extra
-    ``run_context=True`` also receive ``engine_settings`` and ``log_dir`` (the run's
-    ``run_logs`` folder, for the players' log files).
+    empty target (listen for the Unity Editor). The provider's factory is called with one
+    :class:`~dojo.envs.context.EnvironmentContext`: the target, ``settings.num_envs``, ``seed``,
+    ``settings``, ``engine_settings`` and ``log_dir`` (the run's ``run_logs`` folder, for the
+    players' log files).
 
     Raises:
-        EnvError: nothing after ``scheme:``, no provider for the scheme, or the provider
-            failed.
+        EnvError: nothing after ``scheme:``, no provider for the scheme (for the Unity schemes:
+            the dojo-unity plugin is not installed), or the provider failed.
     """
     where = (
         f"--env {shorten(repr(settings.env_path))}"
@@ -69,20 +73,35 @@ def build_environment(
             raise EnvError(f"{where}: nothing follows '{given}:'. Give {example}.")
         scheme = given or UNITY_SCHEME
     if scheme not in host.registry("environments"):
-        if scheme == UNITY_SCHEME:
-            raise EnvError(
-                f"{where}: Unity environments need the 'unity' environment provider, which is not "
-                "registered"
-            )
+        if scheme in UNITY_SCHEMES:
+            raise EnvError(_unity_missing_message(where, scheme, host))
         host.lookup("environments", scheme, where=where)
-    entry = host.lookup("environments", scheme)
-    factory = entry.load_factory()
-    extra: dict[str, object] = {}
-    if entry.extras.get("run_context"):
-        extra = {"engine_settings": engine_settings, "log_dir": log_dir}
+    factory = host.lookup("environments", scheme).load_factory()
+    context = EnvironmentContext(
+        target=target,
+        num_envs=settings.num_envs,
+        seed=seed,
+        settings=settings,
+        engine_settings=engine_settings or EngineSettings(),
+        log_dir=log_dir,
+    )
     try:
-        return factory(target, num_envs=settings.num_envs, seed=seed, settings=settings, **extra)
+        return factory(context)
     except DojoError:
         raise
     except Exception as err:
         raise EnvError(f"{where}: could not create the environment: {err}") from err
+
+
+def _unity_missing_message(where: str, scheme: str, host: PluginHost) -> str:
+    """One line for a Unity build, the Editor, ``unity:`` or ``remote:`` without dojo-unity:
+    the install command, and why the plugin did not load if it is installed but broken."""
+    distribution = KNOWN_DISTRIBUTIONS["environments"][scheme]
+    lines = [
+        f"{where}: Unity environments need the {distribution} plugin: "
+        f"{install_command(distribution)}."
+    ]
+    for failure in host.failures:
+        if failure.distribution == distribution:
+            lines.append(f"Note: {distribution} is installed but failed to load: {failure.error}")
+    return " ".join(lines)

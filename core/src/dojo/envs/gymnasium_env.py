@@ -37,7 +37,6 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.registration import parse_env_id
 
-from dojo.config.settings import EnvSettings
 from dojo.envs.base import (
     ActionTuple,
     BehaviorSpec,
@@ -45,6 +44,7 @@ from dojo.envs.base import (
     Environment,
     TerminalSteps,
 )
+from dojo.envs.context import EnvironmentContext
 from dojo.envs.example_envs import register_example_environments
 from dojo.envs.gymnasium_spaces import (
     ObservationCodec,
@@ -72,27 +72,28 @@ __all__ = [
 register_example_environments()
 
 
-def make_gymnasium_environment(
-    target: str, *, num_envs: int, seed: int, settings: EnvSettings
-) -> GymnasiumEnvironment:
-    """Build ``num_envs`` copies of the Gymnasium environment ``target`` (``--env gymnasium:ID``).
+def make_gymnasium_environment(context: EnvironmentContext) -> GymnasiumEnvironment:
+    """Build ``context.num_envs`` copies of the Gymnasium environment ``context.target``
+    (``--env gymnasium:ID``).
 
-    Args:
-        target: a Gymnasium id such as ``CartPole-v1``, optionally prefixed with a module that
-            registers it when imported (``ale_py:ALE/Pong-v5``).
-        num_envs: number of copies stepped in lock-step (agents of the one behavior).
-        seed: copy ``i`` is seeded with ``seed + i`` on its first reset; negative = unseeded.
-        settings: ``settings.env_args`` may hold ``key=value`` strings passed as keyword
-            arguments to ``gymnasium.make`` (see :func:`parse_env_args`), for example
-            ``max_episode_steps=200`` or ``continuous=true``; ``settings.vectorization_mode``
-            ``async`` steps each copy in a worker process
-            (:mod:`dojo.envs.gymnasium_async`), waiting up to ``settings.timeout_wait``
-            seconds for an answer.
+    Reads from the :class:`~dojo.envs.context.EnvironmentContext`:
+
+    - ``target``: a Gymnasium id such as ``CartPole-v1``, optionally prefixed with a module that
+      registers it when imported (``ale_py:ALE/Pong-v5``);
+    - ``num_envs``: number of copies stepped in lock-step (agents of the one behavior);
+    - ``seed``: copy ``i`` is seeded with ``seed + i`` on its first reset; negative = unseeded;
+    - ``settings``: ``settings.env_args`` may hold ``key=value`` strings passed as keyword
+      arguments to ``gymnasium.make`` (see :func:`parse_env_args`), for example
+      ``max_episode_steps=200`` or ``continuous=true``; ``settings.vectorization_mode``
+      ``async`` steps each copy in a worker process (:mod:`dojo.envs.gymnasium_async`), waiting
+      up to ``settings.timeout_wait`` seconds for an answer.
 
     Raises:
         EnvError: unknown id (with close matches), bad ``env_args``, unsupported spaces, or
             any failure of ``gymnasium.make``.
     """
+    target, num_envs, seed = context.target, context.num_envs, context.seed
+    settings = context.settings
     if num_envs < 1:
         raise EnvError(f"gymnasium:{target}: num_envs must be >= 1, got {num_envs}")
     kwargs = parse_env_args(settings.env_args)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dojo.artifacts.atomic import atomic_write
 from dojo.errors import DivergedError, RunError
 
 logger = logging.getLogger("dojo")
@@ -54,18 +54,8 @@ def save_state(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
             "or rewards, or lower the learning rate."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        # O_EXCL: never write through a stale file or symlink; 0o666 is reduced by the umask.
-        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as file:
-            torch.save(state, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with atomic_write(path, binary=True) as file:
+        torch.save(state, file)
     return path
 
 

@@ -76,6 +76,12 @@ class LinearBody(nn.Module):
     ``1 / sqrt(fan_in)``) instead, as Stable-Baselines3's SAC: with it dojo's SAC reached a
     Pendulum return of -200 about 1,000 steps sooner (seeds 0-4: at 4k, 4k, 5k, 4k, 5k steps
     against 4k, 5k, 6k, 4k, 4k).
+
+    ``speed_kernels`` (off by default) runs training passes through
+    :func:`~dojo.torch_layer.dense_stack.dense_stack`, one autograd node for the whole body that
+    computes only the gradients needed (equal to the plain layers within float32 rounding). Off,
+    the body is plain ``nn.Linear`` layers and activations, what a reader expects; PPO and SAC
+    turn it on for their fast paths.
     """
 
     def __init__(
@@ -85,12 +91,15 @@ class LinearBody(nn.Module):
         num_layers: int,
         activation: str = "tanh",
         initialization: str = "orthogonal",
+        *,
+        speed_kernels: bool = False,
     ) -> None:
         super().__init__()
         if initialization not in ("orthogonal", "uniform"):
             raise ValueError(f"unknown initialization {initialization!r}: orthogonal or uniform")
         self.activation = ACTIVATIONS[activation]
         self.activation_name = activation
+        self.speed_kernels = speed_kernels
         sizes = [input_size] + [hidden_units] * num_layers
         self.layers = nn.ModuleList()
         for in_size, out_size in itertools.pairwise(sizes):
@@ -105,7 +114,7 @@ class LinearBody(nn.Module):
         """Hidden features ``[n, output_size]`` of ``x`` ``[n, input_size]``."""
         if not self.layers:
             return x
-        if torch.is_grad_enabled() and not torch.jit.is_tracing():
+        if self.speed_kernels and torch.is_grad_enabled() and not torch.jit.is_tracing():
             # Training: one autograd node for the whole body, only the gradients needed.
             return dense_stack(
                 x,
@@ -116,7 +125,7 @@ class LinearBody(nn.Module):
             )
         for layer in self.layers:
             # F.linear on the parameters skips nn.Module.__call__ (hook handling), a measurable
-            # share of a forward pass at rollout batch sizes.
+            # share of a forward pass at rollout batch sizes; the result is the same.
             x = self.activation(F.linear(x, layer.weight, layer.bias))
         return x
 
@@ -160,6 +169,7 @@ class Critic(nn.Module):
         observation_specs: the behavior's observations.
         network_settings: ``hidden_units``, ``num_layers``, ``normalize``, ``memory``.
         reward_signal_names: one value head per name.
+        speed_kernels: train the body through dojo's fused kernels (see :class:`LinearBody`).
 
     Attributes:
         memory_size: floats of recurrent memory per agent (0 without ``memory``).
@@ -170,6 +180,8 @@ class Critic(nn.Module):
         observation_specs: Sequence[ObservationSpec],
         network_settings: NetworkSettings,
         reward_signal_names: Sequence[str],
+        *,
+        speed_kernels: bool = False,
     ) -> None:
         super().__init__()
         self.encoder = ObservationEncoder(
@@ -179,7 +191,10 @@ class Critic(nn.Module):
             hidden_units=network_settings.hidden_units,
         )
         self.body = LinearBody(
-            self.encoder.output_size, network_settings.hidden_units, network_settings.num_layers
+            self.encoder.output_size,
+            network_settings.hidden_units,
+            network_settings.num_layers,
+            speed_kernels=speed_kernels,
         )
         self.memory = _memory_module(self.body.output_size, network_settings)
         self.memory_size = 0 if self.memory is None else self.memory.memory_size
@@ -226,6 +241,7 @@ class Actor(nn.Module):
         activation: the body's activation, ``"tanh"`` or ``"relu"``.
         initialization: the body's initialisation, ``"orthogonal"`` or ``"uniform"`` (see
             :class:`LinearBody`).
+        speed_kernels: train the body through dojo's fused kernels (see :class:`LinearBody`).
 
     Masks are ``[n, sum(branches)]`` floats with 1 = allowed (see
     :func:`~dojo.torch_layer.action_model.allowed_action_mask`), or ``None``.
@@ -244,6 +260,8 @@ class Actor(nn.Module):
         tanh_squash: bool = False,
         activation: str = "tanh",
         initialization: str = "orthogonal",
+        *,
+        speed_kernels: bool = False,
     ) -> None:
         super().__init__()
         self.observation_specs = tuple(observation_specs)
@@ -260,6 +278,7 @@ class Actor(nn.Module):
             network_settings.num_layers,
             activation,
             initialization,
+            speed_kernels=speed_kernels,
         )
         self.memory = _memory_module(self.body.output_size, network_settings)
         self.memory_size = 0 if self.memory is None else self.memory.memory_size

@@ -23,8 +23,8 @@ of the actor, so its statistics are baked into the graph.
 
 from __future__ import annotations
 
+import io
 import os
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from dojo.artifacts.atomic import atomic_write_bytes
 from dojo.envs.base import BehaviorSpec
 from dojo.torch_layer.action_model import continuous_env_action, sample_discrete
 from dojo.torch_layer.networks import Actor
@@ -135,8 +136,8 @@ def _set_branch_axis(model: onnx.ModelProto, n_branches: int) -> None:
 def export_actor(actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathLike[str]) -> Path:
     """Write ``actor`` as an ML-Agents-compatible ONNX model to ``path`` and return the path.
 
-    The file is written to a temporary file in the same folder, checked with
-    ``onnx.checker``, then renamed over ``path``: a reader never sees a partial model.
+    The model is exported and checked with ``onnx.checker`` in memory, then written with
+    :func:`~dojo.artifacts.atomic.atomic_write_bytes`: a reader never sees a partial model.
 
     Args:
         actor: the policy to export (its current weights and normaliser statistics).
@@ -166,49 +167,42 @@ def export_actor(actor: Actor, behavior_spec: BehaviorSpec, path: str | os.PathL
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name in the destination folder (so os.replace is an atomic rename); the exporter
-    # creates the file with the usual permissions.
-    tmp_name = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        wrapper = _ExportedActor(actor, behavior_spec)
-        # Tracing runs the actor once, sampling actions from torch's global generator: fork
-        # it, so that writing a checkpoint leaves the training's random stream as it was (a run
-        # otherwise depends on when its checkpoints fall, and moving them moves every later
-        # shuffle and action sample).
-        cuda_devices = sorted({p.device.index or 0 for p in actor.parameters() if p.is_cuda})
-        with (
-            torch.random.fork_rng(devices=cuda_devices),
-            warnings.catch_warnings(),
-            torch.no_grad(),
-        ):
-            # The TorchScript-based exporter is deprecated in favour of dynamo=True, which emits
-            # opset 18+ graphs (newer than Unity Sentis imports): its deprecation notices are
-            # expected. Other warnings still show.
-            warnings.simplefilter("ignore", category=DeprecationWarning)
-            # The LSTM's initial state comes from recurrent_in, so the batch axis stays
-            # dynamic: the exporter's warning about fixed-batch LSTM exports does not apply.
-            warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size")
-            # nn.LSTM's input checks compare sizes in Python while tracing: constant here.
-            warnings.filterwarnings(
-                "ignore", category=torch.jit.TracerWarning, module="torch.nn.modules.rnn"
-            )
-            torch.onnx.export(
-                wrapper,
-                tuple(dummy),
-                tmp_name,
-                input_names=input_names,
-                output_names=output_names,
-                dynamic_axes=dynamic_axes,
-                opset_version=ONNX_OPSET,
-                dynamo=False,
-            )
-        model = onnx.load(tmp_name)
-        _set_branch_axis(model, behavior_spec.action_spec.discrete_size)
-        onnx.checker.check_model(model, full_check=True)
-        onnx.save(model, tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        # Never leave a half-written temporary file behind; the error itself propagates.
-        tmp_name.unlink(missing_ok=True)
-        raise
+    wrapper = _ExportedActor(actor, behavior_spec)
+    exported = io.BytesIO()
+    # Tracing runs the actor once, sampling actions from torch's global generator: fork it, so
+    # that writing a checkpoint leaves the training's random stream as it was (a run otherwise
+    # depends on when its checkpoints fall, and moving them moves every later shuffle and
+    # action sample).
+    cuda_devices = sorted({p.device.index or 0 for p in actor.parameters() if p.is_cuda})
+    with (
+        torch.random.fork_rng(devices=cuda_devices),
+        warnings.catch_warnings(),
+        torch.no_grad(),
+    ):
+        # The TorchScript-based exporter is deprecated in favour of dynamo=True, which emits
+        # opset 18+ graphs (newer than Unity Sentis imports): its deprecation notices are
+        # expected. Other warnings still show.
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        # The LSTM's initial state comes from recurrent_in, so the batch axis stays dynamic:
+        # the exporter's warning about fixed-batch LSTM exports does not apply.
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size")
+        # nn.LSTM's input checks compare sizes in Python while tracing: constant here.
+        warnings.filterwarnings(
+            "ignore", category=torch.jit.TracerWarning, module="torch.nn.modules.rnn"
+        )
+        torch.onnx.export(
+            wrapper,
+            tuple(dummy),
+            exported,
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    model = onnx.load_from_string(exported.getvalue())
+    _set_branch_axis(model, behavior_spec.action_spec.discrete_size)
+    onnx.checker.check_model(model, full_check=True)
+    # Checked in memory, then written atomically: a reader never sees a partial model.
+    atomic_write_bytes(path, model.SerializeToString())
     return path

@@ -2,8 +2,7 @@
 
 The environment announces its behaviors by name (a Unity build's ``Name?team=N`` ids are
 grouped under ``Name``, see :mod:`dojo.envs.behavior_ids`); the ``behaviors:`` section of that
-name applies, else ``default_settings``, as in ML-Agents. Sections dojo validates but cannot
-train with yet stop the run before anything is built.
+name applies, else ``default_settings``, as in ML-Agents.
 """
 
 from __future__ import annotations
@@ -17,12 +16,6 @@ from dojo.envs.behavior_ids import parse_behavior_id
 from dojo.errors import ConfigError, EnvError
 
 logger = logging.getLogger("dojo")
-
-#: Valid ML-Agents sections that dojo does not implement yet: a run that sets them stops.
-NOT_IMPLEMENTED_SECTIONS = {
-    "behavioral_cloning": "behavioral cloning",
-    "self_play": "self-play",
-}
 
 
 def behavior_settings(
@@ -60,28 +53,6 @@ def behavior_settings(
         )
     logger.warning("Behavior %r has no configuration: using the default settings.", name)
     return default_settings_for(name)
-
-
-def refuse_unimplemented(options: RunOptions) -> None:
-    """Stop a run whose behaviors use a section dojo validates but cannot train with yet.
-
-    ``dojo config check`` still accepts these sections (they are valid ML-Agents settings);
-    training with them silently ignored would give the user a different agent than asked for.
-
-    Raises:
-        ConfigError: naming the first such section.
-    """
-    sections = [(f"behaviors.{name}", s) for name, s in sorted(options.behaviors.items())]
-    if options.default_settings is not None:
-        sections.insert(0, ("default_settings", options.default_settings))
-    for where, settings in sections:
-        for key, feature in NOT_IMPLEMENTED_SECTIONS.items():
-            if getattr(settings, key, None) is not None:
-                raise ConfigError(
-                    f"{where}.{key}: {feature} is not implemented in dojo yet, so this run would "
-                    f"train without it. Remove the '{key}' section to train without "
-                    f"{feature}; 'dojo config check' still validates it."
-                )
 
 
 def warn_about_teams(env: Environment, name: str, trainer_type: str) -> None:

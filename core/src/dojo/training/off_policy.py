@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
@@ -150,7 +149,6 @@ class OffPolicyTrainer(Trainer):
         replay: the :class:`ReplayBuffer`.
         update_steps: policy updates counted so far (saved in checkpoints by subclasses through
             :meth:`cadence_state`).
-        policy_lock: held while parameters change, so a threaded update never races ``act``.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -167,7 +165,6 @@ class OffPolicyTrainer(Trainer):
         self.rng = np.random.default_rng(self.context.seed)
         self.update_steps = 0
         self.reward_signal_update_steps = 0
-        self.policy_lock = threading.Lock()
         self._episode_signal_rewards: dict[str, dict[int, float]] = {
             name: defaultdict(float) for name in self.reward_signals
         }
@@ -253,10 +250,14 @@ class OffPolicyTrainer(Trainer):
         ready = self.replay.size >= batch_size
         due = self._due(float(hp.steps_per_update))
         sample = self.sample_batch if self.memory_size == 0 else self.sample_sequences
+        updated = False
         while self.update_steps < due:
             if ready:
                 self.update(sample())
+                updated = True
             self.update_steps += 1
+        if updated:
+            self.run_add_ons()
         due = self._due(float(hp.reward_signal_steps_per_update))
         # Signals without networks of their own (extrinsic) need no batches of their own.
         learning = [s for s in self.reward_signals.values() if s.learns]

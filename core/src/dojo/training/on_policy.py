@@ -8,7 +8,6 @@ per-episode reward-signal statistics and the update cadence (``buffer_size``).
 
 from __future__ import annotations
 
-import threading
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Mapping
@@ -53,7 +52,6 @@ class OnPolicyTrainer(Trainer):
         super().__init__(**kwargs)
         self.rollout = Rollout()
         #: Held while parameters change, so a threaded update never races with ``act``.
-        self.policy_lock = threading.Lock()
         self._episode_signal_rewards: dict[str, dict[int, float]] = {
             name: defaultdict(float) for name in self.reward_signals
         }
@@ -104,3 +102,4 @@ class OnPolicyTrainer(Trainer):
     def advance(self) -> None:
         if self.context.training and self.rollout.size >= self.buffer_size:
             self.update(self.rollout.take())
+            self.run_add_ons()

@@ -23,6 +23,7 @@ from dojo.artifacts.timers import hierarchical_timer, reset_timers, write_timers
 from dojo.artifacts.training_status import TrainingStatus
 from dojo.config.fields import SafeName, Shortened
 from dojo.config.settings import RunOptions, TrainerSettings
+from dojo.env_parameters.build import build_environment_parameters
 from dojo.envs.base import BehaviorSpec, Environment
 from dojo.envs.factory import build_environment
 from dojo.errors import ConfigError, DivergedError, EnvError, ResultsWriteError
@@ -31,9 +32,9 @@ from dojo.plugin_host import PluginHost
 from dojo.stats.reporter import StatsReporter
 from dojo.training.agent_processor import AgentProcessor
 from dojo.training.allocator import keep_freed_memory
+from dojo.training.behavior_sections import apply_behavior_sections
 from dojo.training.behavior_settings import (
     behavior_settings,
-    refuse_unimplemented,
     warn_about_teams,
 )
 from dojo.training.checkpoints import CheckpointWriter, status_path
@@ -135,7 +136,8 @@ def build_trainer(
     settings: TrainerSettings,
     context: TrainerContext,
 ) -> Trainer:
-    """Construct the behavior's reward signals and trainer through their plugins."""
+    """Construct the behavior's reward signals and trainer through their plugins, with the
+    add-ons and wrappers of its behavior sections."""
     signals = {}
     for signal_name, signal_settings in settings.reward_signals.items():
         entry = host.lookup("reward_signals", signal_name, where=f"behaviors.{name}.reward_signals")
@@ -143,13 +145,14 @@ def build_trainer(
             name=signal_name, settings=signal_settings, behavior_spec=spec, device=context.device
         )
     entry = host.lookup("trainers", settings.trainer_type, where=f"behaviors.{name}.trainer_type")
-    return entry.load_factory()(
+    trainer = entry.load_factory()(
         behavior_name=name,
         behavior_spec=spec,
         settings=settings,
         reward_signals=signals,
         context=context,
     )
+    return apply_behavior_sections(host, name, settings, trainer)
 
 
 class Run:
@@ -159,11 +162,15 @@ class Run:
         self.request = request
         self.host = host
         options = request.options
-        refuse_unimplemented(options)
         self.training = not options.checkpoint_settings.inference
         self.seed = resolve_seed(options.env_settings.seed)
         self.options = replace(options, env_settings=replace(options.env_settings, seed=self.seed))
         self.run_dir = check_run_directory(options.checkpoint_settings)
+        #: Samplers and completion criteria, built by their plugins' factories (applied to
+        #: environments by a later version: see the warning in :meth:`run`).
+        self.environment_parameters = build_environment_parameters(
+            host, options.environment_parameters, self.seed
+        )
         # Read (and checked) before anything is built or written.
         resume = options.checkpoint_settings.resume
         self.status = TrainingStatus.load(status_path(self.run_dir)) if resume else TrainingStatus()
