@@ -1,4 +1,5 @@
-"""PPO's hand-derived loss gradients equal autograd's, and only qualifying networks use them."""
+"""PPO's hand-derived loss gradients (the fast implementation) equal autograd's on the loss the
+reference implementation minimises, minibatch by minibatch."""
 
 from __future__ import annotations
 
@@ -9,21 +10,9 @@ import torch
 
 from dojo.envs.base import ActionSpec, BehaviorSpec, ObservationSpec
 from dojo.rewards.extrinsic import ExtrinsicRewardSignal
-from dojo_ppo.fused_loss import encoder_features, supports
+from dojo_ppo.fused_loss import encoder_features
+from dojo_ppo.trainer import _Minibatch
 from tests.ppo.test_trainer import make_trainer, ppo_settings
-
-
-def autograd_loss(trainer, obs, actions, masks, old_log_prob, advantages, returns, eps, beta):
-    """PPO's loss as the trainer's autograd path computes it."""
-    log_prob, entropy = trainer.actor.evaluate([obs], masks, None, actions)
-    values = trainer.critic([obs])
-    ratio = torch.exp(log_prob - old_log_prob)
-    surrogate = torch.min(ratio * advantages, torch.clamp(ratio, 1 - eps, 1 + eps) * advantages)
-    value_loss = torch.stack(
-        [(returns[i] - values[name]).square().mean() for i, name in enumerate(values)]
-    ).mean()
-    policy_loss = -surrogate.mean()
-    return policy_loss + 0.5 * value_loss - beta * entropy.mean(), policy_loss, value_loss
 
 
 @pytest.mark.parametrize(
@@ -34,18 +23,23 @@ def test_fused_gradients_equal_autograd(
     tmp_path: Path, branches: tuple[int, ...], masked: bool, beta: float, signals: tuple[str, ...]
 ) -> None:
     spec = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(0, branches))
-    settings = ppo_settings(beta=beta)
-    extrinsic = settings.reward_signals["extrinsic"]
-    trainer = make_trainer(
-        spec,
-        settings,
-        tmp_path,
-        {
-            name: ExtrinsicRewardSignal(name=name, settings=extrinsic, behavior_spec=spec)
-            for name in signals
-        },
-    )
-    assert trainer._fused is not None
+    trainers = {}
+    for implementation in ("reference", "fast"):
+        settings = ppo_settings(beta=beta, implementation=implementation)
+        extrinsic = settings.reward_signals["extrinsic"]
+        trainers[implementation] = make_trainer(
+            spec,
+            settings,
+            tmp_path / implementation,
+            {
+                name: ExtrinsicRewardSignal(name=name, settings=extrinsic, behavior_spec=spec)
+                for name in signals
+            },
+        )
+    reference, fast = trainers["reference"], trainers["fast"]
+    assert fast._fused is not None and reference._fused is None
+    for mine, theirs in zip(reference.parameters, fast.parameters, strict=True):
+        assert torch.equal(mine, theirs)  # the same seed, the same initial weights
     torch.manual_seed(3)
     n = 64
     obs = torch.randn(n, 4)
@@ -57,18 +51,22 @@ def test_fused_gradients_equal_autograd(
         offsets = torch.tensor([0, *branches[:-1]]).cumsum(0)
         masks.scatter_(1, actions + offsets, 1.0)
     with torch.no_grad():
-        old_log_prob = trainer.actor.evaluate([obs], masks, None, actions)[0]
+        old_log_prob = reference.actor.evaluate([obs], masks, None, actions)[0]
     # Ratios away from 1 on both sides, so both the clipped and unclipped terms are exercised.
     old_log_prob = old_log_prob + torch.randn(n) * 0.3
     advantages = torch.randn(n)
     returns = [torch.randn(n) for _ in signals]
 
-    loss, policy_loss, value_loss = autograd_loss(
-        trainer, obs, actions, masks, old_log_prob, advantages, returns, 0.2, beta
-    )
-    expected = torch.autograd.grad(loss, trainer.parameters, materialize_grads=True)
-    features = encoder_features(trainer.actor, trainer.critic, [obs])
-    result = trainer._fused.step(
+    # The reference implementation's loss of this minibatch, through autograd.
+    data = {"obs/0": obs, "discrete": actions, "log_prob": old_log_prob, "advantages": advantages}
+    data |= {f"returns/{name}": r for name, r in zip(signals, returns, strict=True)}
+    if masks is not None:
+        data["masks"] = masks
+    loss, _ = reference._minibatch_loss(data, _Minibatch(slice(None)), 0.2, beta)
+    expected = torch.autograd.grad(loss.total, reference.parameters, materialize_grads=True)
+
+    features = encoder_features(fast.actor, fast.critic, [obs])
+    result = fast._fused.step(
         features[0],
         features[1],
         actions.numpy(),
@@ -82,21 +80,5 @@ def test_fused_gradients_equal_autograd(
     # The flat buffer holds each parameter's gradient, in the trainer's parameter order.
     flat = torch.cat([g.reshape(-1) for g in expected])
     torch.testing.assert_close(torch.from_numpy(result.grad), flat, rtol=1e-4, atol=1e-6)
-    assert result.policy_loss == pytest.approx(float(policy_loss.detach()), rel=1e-5, abs=1e-7)
-    assert result.value_loss == pytest.approx(float(value_loss.detach()), rel=1e-5)
-
-
-def test_only_feed_forward_discrete_networks_use_the_fused_loss(tmp_path: Path) -> None:
-    discrete = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(0, (2,)))
-    continuous = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(2, ()))
-    uneven = BehaviorSpec((ObservationSpec((4,)),), ActionSpec(0, (3, 2)))
-    assert make_trainer(discrete, ppo_settings(), tmp_path / "a")._fused is not None
-    for spec, settings in (
-        (continuous, ppo_settings()),
-        (uneven, ppo_settings()),
-        (discrete, ppo_settings(memory={"memory_size": 16, "sequence_length": 8})),
-        (discrete, ppo_settings(shared_critic=True)),
-    ):
-        trainer = make_trainer(spec, settings, tmp_path / "b")
-        assert trainer._fused is None
-        assert not supports(trainer.actor, trainer.critic)
+    assert result.policy_loss == pytest.approx(float(loss.policy.detach()), rel=1e-5, abs=1e-7)
+    assert result.value_loss == pytest.approx(float(loss.value.detach()), rel=1e-5)

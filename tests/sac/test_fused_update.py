@@ -1,5 +1,6 @@
 """SAC's hand-derived policy and critic gradients (dojo_sac.fused_update) against autograd's,
-and which networks use them."""
+one gradient at a time, including clamped log-stds, several actions and several reward signals
+(whole updates of both forms: test_implementations.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import pytest
 import torch
 
 from dojo.envs.base import ActionSpec, BehaviorSpec, ObservationSpec
-from dojo_sac.fused_update import critic_forward, critic_gradients, policy_gradients, supports
+from dojo_sac.fused_update import (
+    critic_forward,
+    critic_gradients,
+    networks_fit,
+    policy_gradients,
+)
 from dojo_sac.networks import TwinQNetwork
 from tests.sac.test_trainer import make_trainer, sac_settings
 
 
 def autograd_policy_loss(trainer, obs, alpha):
-    """The autograd path's policy loss and gradients (as the trainer's non-fused half)."""
+    """The reference form's policy loss and gradients (the trainer's own loss functions)."""
     continuous, log_prob, _ = trainer._policy(obs, None)
     q1 = trainer.q_network.first(obs, continuous, frozen=True)
     loss = trainer._policy_losses(q1, log_prob, None, alpha).mean()
@@ -40,7 +46,7 @@ def test_fused_gradients_equal_autograd(
             spec.observation_specs, spec.action_spec, trainer.settings.network_settings, names
         )
         assert trainer.q_network.weights[-1].shape[1] == signals
-    assert supports(trainer.actor, trainer.q_network)
+    assert networks_fit(trainer.actor, trainer.q_network)
     with torch.no_grad():
         layer = trainer.actor.action_model.log_std_layer
         layer.bias.fill_(log_std_bias)  # 2.5 puts most log-stds above the clamp at 2.0
@@ -85,18 +91,3 @@ def test_fused_critic_gradients_equal_autograd(tmp_path: Path, signals: int) -> 
     for got, want in zip(fused.grads, expected, strict=True):
         assert got.shape == want.shape
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
-
-
-def test_only_feed_forward_continuous_policies_use_the_fused_gradients(tmp_path: Path) -> None:
-    continuous = BehaviorSpec((ObservationSpec((3,)),), ActionSpec(continuous_size=1))
-    assert make_trainer(continuous, sac_settings(), tmp_path / "c").fused
-    cases = {
-        "discrete": (BehaviorSpec((ObservationSpec((3,)),), ActionSpec(0, (3,))), None),
-        "hybrid": (BehaviorSpec((ObservationSpec((3,)),), ActionSpec(1, (2,))), None),
-        "memory": (continuous, {"memory": {"memory_size": 8, "sequence_length": 4}}),
-        # A camera: the encoders have trained parameters.
-        "visual": (BehaviorSpec((ObservationSpec((3, 20, 20)),), ActionSpec(1, ())), None),
-    }
-    for name, (spec, network) in cases.items():
-        trainer = make_trainer(spec, sac_settings(network), tmp_path / name)
-        assert not trainer.fused, name

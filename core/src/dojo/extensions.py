@@ -9,7 +9,8 @@ A plugin registers a *behavior section* (``dojo_register_behavior_sections``): a
   their policy and know nothing of it.
 - a :class:`TrainerWrapper`, which stands in for the behavior's trainer: it sees every call the
   training loop makes (decisions, trajectories, updates, checkpoints) and passes them on, and
-  can act for some agents with other policies (the ghost trainer of self-play).
+  can act for some agents with other policies and keep their trajectories from the trainer
+  (:meth:`~dojo.api.Trainer.learned_trajectories`), as the ghost trainer of self-play does.
 
 The core constructs them for each behavior whose section is given (not ``null``), in the order
 the sections were registered: add-ons are attached to the trainer, then wrappers wrap it.
@@ -43,7 +44,8 @@ class TrainablePolicy:
         actor: the policy network (``torch.nn.Module``). dojo's trainers give a
             :class:`dojo.torch_layer.networks.Actor`, whose ``evaluate(obs, masks, continuous,
             discrete)`` returns the log-probabilities and entropies of given actions.
-        parameters: the tensors an add-on may change (the actor's).
+        parameters: the tensors an add-on may change (the actor's), in place: a trainer may
+            keep views of them (PPO's numpy rollout path, its update process).
         learning_rate: the trainer's current learning rate (its schedule at its step).
         lock: hold it while changing :attr:`parameters`: a threaded trainer acts meanwhile.
         changed: call it after changing :attr:`parameters`, so the trainer refreshes what it
@@ -141,6 +143,9 @@ class TrainerWrapper(Trainer):
 
     def act(self, decision_steps: DecisionSteps) -> ActionOutput:
         return self.trainer.act(decision_steps)
+
+    def learned_trajectories(self, trajectories: list[Trajectory]) -> list[Trajectory]:
+        return self.trainer.learned_trajectories(trajectories)
 
     def process_trajectories(self, trajectories: list[Trajectory]) -> None:
         self.trainer.process_trajectories(trajectories)

@@ -188,7 +188,12 @@ def docstring_markdown(doc: str) -> str:
         out.append(line)
         index += 1
     text = "\n".join(out).strip("\n")
-    return _inline(re.sub(r"\n{3,}", "\n\n", text))
+    # One blank line between paragraphs; code blocks (odd parts) keep theirs, as written.
+    parts = re.split(r"(```.*?```)", text, flags=re.DOTALL)
+    return "".join(
+        part if index % 2 else _inline(re.sub(r"\n{3,}", "\n\n", part))
+        for index, part in enumerate(parts)
+    )
 
 
 def _anchor(title: str) -> str:

@@ -10,6 +10,7 @@ and the module implements, for example::
 
     from dojo.api import hookimpl
 
+
     @hookimpl
     def dojo_register_trainers(registry):
         registry.register(
@@ -96,7 +97,11 @@ def dojo_register_samplers(registry: Registry) -> None:
     """Register environment-parameter samplers (``sampler_type`` values in YAML).
 
     Called once when the plugin host starts. ``factory`` names a :class:`dojo.api.Sampler`
-    subclass; ``schema`` names the schema of its ``sampler_parameters``.
+    subclass; ``schema`` names the schema of its ``sampler_parameters`` except ``seed``, which
+    the core reads for every sampler. When a run starts, the core builds each sampler of
+    ``environment_parameters`` as ``factory(seed=..., **parameters)``, the parameters as the
+    schema loaded them (a mapping) and the seed as written, or derived from the run's seed
+    when it is -1.
 
     Args:
         registry: the host's sampler registry.
@@ -111,7 +116,9 @@ def dojo_register_curricula(registry: Registry) -> None:
     """Register lesson completion criteria (``completion_criteria.measure`` values).
 
     Called once when the plugin host starts. ``factory`` names a
-    :class:`dojo.api.CompletionCriterion` subclass.
+    :class:`dojo.api.CompletionCriterion` subclass. When a run starts, the core builds one for
+    every lesson but the last as ``factory(**completion_criteria)`` (``behavior``, ``measure``,
+    ``threshold``, ``min_lesson_length``, ``signal_smoothing``, ``require_reset``).
 
     Args:
         registry: the host's completion-criterion registry.

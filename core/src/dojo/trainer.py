@@ -95,6 +95,12 @@ class Trainer(ABC):
     def act(self, decision_steps: DecisionSteps) -> ActionOutput:
         """Choose actions for a batch of agents (one forward pass)."""
 
+    def learned_trajectories(self, trajectories: list[Trajectory]) -> list[Trajectory]:
+        """The trajectories this trainer learns from and counts toward ``max_steps``, out of
+        those the behavior's agents finished: all of them (a wrapper that acts for some
+        agents with other policies keeps theirs out, as self-play's ghost trainer does)."""
+        return trajectories
+
     @abstractmethod
     def process_trajectories(self, trajectories: list[Trajectory]) -> None:
         """Take ownership of finished trajectories; adds their lengths to :attr:`step`."""

@@ -275,3 +275,12 @@ def test_dump_round_trips(full_host) -> None:
 def test_custom_fields_render_their_type() -> None:
     assert isinstance(schemas.TrainerSettingsSchema._declared_fields["max_steps"], fields.Field)
     assert schemas.TrainerSettingsSchema._declared_fields["max_steps"].yaml_type == "integer"
+
+
+def test_null_ml_agents_sections_need_no_plugin(host) -> None:
+    # configuration.yaml writes 'self_play: null' and 'behavioral_cloning: null' as ML-Agents
+    # does; reading such a file back needs neither section's plugin.
+    data = {"behaviors": {"A": {"self_play": None, "behavioral_cloning": None}}}
+    assert resolve(host, data).behaviors["A"].sections == {}
+    with pytest.raises(ConfigError, match=r"behaviors\.A\.self_play: unknown behavior section"):
+        resolve(host, {"behaviors": {"A": {"self_play": {"window": 5}}}})

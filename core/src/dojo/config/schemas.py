@@ -177,6 +177,11 @@ class TrainerSettingsSchema(settings_schema(settings.TrainerSettings)):
             if key in data:
                 data.pop(key)
                 self.notices.append(f"'{key}' is no longer used and was ignored: {reason}.")
+        for key in MLAGENTS_BEHAVIOR_SECTIONS:
+            # 'self_play: null' (as configuration.yaml writes it) uses no section: fine without
+            # the section's plugin.
+            if key in data and data[key] is None and key not in self.declared_fields:
+                data.pop(key)
         data.setdefault("hyperparameters", {})
         return data
 

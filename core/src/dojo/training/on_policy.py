@@ -93,7 +93,7 @@ class OnPolicyTrainer(Trainer):
         """Improve the policy from one full rollout; report losses to the stats."""
 
     def process_trajectories(self, trajectories: list[Trajectory]) -> None:
-        if not self.context.training:
+        if not self.context.training or not trajectories:  # a wrapper may keep them all
             self.step += sum(len(t) for t in trajectories)
             return
         self.rollout.append(self.prepare_trajectories(trajectories))

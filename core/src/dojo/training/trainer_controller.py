@@ -252,6 +252,8 @@ class TrainerController:
         updates (``advance``) once, after the whole batch, as it does for a batch that crosses
         none (the usual case, handed over whole).
         """
+        # What the trainer learns from and counts (a wrapper may keep some agents' out).
+        trajectories = runtime.trainer.learned_trajectories(trajectories)
         thread = self.threads.get(name) if self.training else None
         if thread is not None:
             # The update thread processes the batch; its statistics arrive when it does.

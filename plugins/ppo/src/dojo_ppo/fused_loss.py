@@ -1,5 +1,5 @@
-"""PPO's loss and its gradients derived by hand, for the common case of feed-forward networks
-with discrete actions.
+"""PPO's fast implementation: the loss of :func:`dojo_ppo.loss.ppo_loss` with its gradients
+derived by hand, for feed-forward networks with discrete actions.
 
 PPO on small networks (CartPole's 64 x 64) spends most of a run in its update, and most of an
 update step in per-operation overhead: running the loss through autograd records and replays
@@ -12,9 +12,12 @@ its tanh is several times faster). The gradients land in one flat buffer laid ou
 parameters (:mod:`dojo.torch_layer.flat_parameters`), ready for
 :meth:`~dojo.torch_layer.adam.GradientAdam.step_flat`. An update step of PPO CartPole went
 from about 680 microseconds (autograd-free torch) to 350.
-:func:`supports` says whether a trainer's networks qualify; everything else (memory, continuous
-or hybrid actions, visual encoders, a shared critic, a GPU) keeps the autograd path. The
-gradients equal autograd's (``tests/ppo/test_fused_loss.py``).
+
+``hyperparameters.implementation`` chooses between this and the reference implementation
+(:mod:`dojo_ppo.implementation` says which networks this covers). ``tests/ppo`` holds the two
+equal: each step's gradients against autograd on :func:`~dojo_ppo.loss.ppo_loss`
+(``test_fused_loss.py``), and whole updates, parameters and reported losses
+(``test_implementation.py``).
 
 Derivatives used (per sample, ``N`` samples, branch log-probabilities ``logp = log_softmax(z)``):
 
@@ -22,7 +25,8 @@ Derivatives used (per sample, ``N`` samples, branch log-probabilities ``logp = l
   unclipped term is the smaller (or equal) one, else 0;
 - ``lp = sum_b logp_b[a_b]``: ``d lp / d z_b = onehot(a_b) - p_b``;
 - entropy ``H_b = -sum p_b logp_b``: ``d H_b / d z_b = -p_b (logp_b + H_b)``;
-- value loss ``mean_s mean_n (R - v)^2`` (weight 0.5 in the loss): ``d/d v = (v - R) / (S N)``;
+- value loss ``mean_s mean_n (R - v)^2`` (weight ``VALUE_LOSS_WEIGHT`` = 0.5 in the loss):
+  ``d/d v = 2 VALUE_LOSS_WEIGHT (v - R) / (S N)``;
 - tanh layers: ``d/d pre = g (1 - h^2)``.
 """
 
@@ -39,6 +43,8 @@ from dojo.torch_layer.action_model import MASKED_LOGIT
 from dojo.torch_layer.adam import GradientAdam
 from dojo.torch_layer.flat_parameters import views_like
 from dojo.torch_layer.networks import Actor, Critic
+from dojo_ppo.loss import VALUE_LOSS_WEIGHT
+from dojo_ppo.minibatches import epoch_minibatches
 
 
 class FusedResult(NamedTuple):
@@ -48,25 +54,6 @@ class FusedResult(NamedTuple):
     grad: np.ndarray
     policy_loss: float
     value_loss: float
-
-
-def supports(actor: Actor, critic: object) -> bool:
-    """Whether :class:`FusedDiscreteLoss` computes this actor's and critic's loss."""
-    if not isinstance(critic, Critic) or actor.memory is not None or critic.memory is not None:
-        return False
-    model = actor.action_model
-    if model.continuous_size or not model.branches or model._needs_padding:
-        return False
-    if actor.body.activation_name != "tanh" or critic.body.activation_name != "tanh":
-        return False
-    parameters = [*actor.parameters(), *critic.parameters()]
-    if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in parameters):
-        return False
-    # Encoders without trained parameters (vector observations): their output is computed once
-    # per update, outside the gradient.
-    return not any(
-        p.requires_grad for p in [*actor.encoder.parameters(), *critic.encoder.parameters()]
-    )
 
 
 class DenseViews:
@@ -159,7 +146,8 @@ def encoder_features(
 
 
 class FusedDiscreteLoss:
-    """PPO's loss and gradients for a qualifying actor and critic (see :func:`supports`).
+    """PPO's loss and gradients for a qualifying actor and critic (see
+    :func:`dojo_ppo.implementation.fast_path_refusal`).
 
     Args:
         layers: the networks' layers (:meth:`FusedLayers.of`); their parameters are read
@@ -192,7 +180,7 @@ class FusedDiscreteLoss:
         epsilon: float,
         beta: float,
     ) -> FusedResult:
-        """Gradients of ``policy_loss + 0.5 value_loss - beta entropy`` for one minibatch
+        """Gradients of :func:`~dojo_ppo.loss.ppo_loss`'s total for one minibatch
         (float32 arrays): encoder outputs ``[N, features]``, actions ``[N, branches]`` int64,
         masks ``[N, sum(branches)]`` (1 = allowed) or ``None``, and one returns array per
         value head (in the critic's head order). The returned buffer is reused by the next
@@ -231,10 +219,10 @@ class FusedDiscreteLoss:
         d_logits.sum(0, out=self._logits.d_bias)
         _backward_tanh_layers(d_logits @ self._logits.weight, self._body, hidden)
 
-        # Values: 0.5 x the mean over heads of the mean squared error.
+        # Values: VALUE_LOSS_WEIGHT x the mean over heads of the mean squared error.
         critic_hidden = tanh_layers(critic_x, self._critic_body)
         features = critic_hidden[-1]
-        scale = 1.0 / (len(self._heads) * n)
+        scale = 2.0 * VALUE_LOSS_WEIGHT / (len(self._heads) * n)
         d_features = np.zeros_like(features)
         value_loss = 0.0
         for head, target in zip(self._heads, returns, strict=True):
@@ -251,7 +239,7 @@ class FusedDiscreteLoss:
 
 class Epochs(NamedTuple):
     """One update's input: ``num_epoch`` passes over the rollout in shuffled minibatches of
-    ``batch_size`` (one minibatch of everything when the rollout is not larger). Fields as
+    ``batch_size`` (:func:`~dojo_ppo.minibatches.epoch_minibatches`). Fields as
     :meth:`FusedDiscreteLoss.step` takes them; ``seed`` seeds the shuffles."""
 
     actor_x: np.ndarray
@@ -286,16 +274,7 @@ def run_epochs(
     policy_total = value_total = 0.0
     updates = 0
     for _ in range(job.num_epoch):
-        if job.batch_size >= size:
-            # The mean gradient of everything does not depend on the order: no gathering.
-            minibatches: list[np.ndarray | slice] = [slice(None)]
-        else:
-            order = rng.permutation(size)
-            count = size // job.batch_size
-            minibatches = [
-                order[b * job.batch_size : (b + 1) * job.batch_size] for b in range(count)
-            ]
-        for rows in minibatches:
+        for rows in epoch_minibatches(rng, size, job.batch_size):
             result = loss.step(
                 job.actor_x[rows],
                 job.critic_x[rows],

@@ -1,4 +1,5 @@
-"""The rollout's forward passes in numpy, for the networks :mod:`dojo_ppo.fused_loss` covers.
+"""The rollout's forward passes in numpy: PPO's fast implementation acts and estimates values
+with these (the networks :mod:`dojo_ppo.fused_loss` covers; the reference one uses torch).
 
 At every environment step PPO samples actions for the waiting agents, and after every rollout
 it estimates the values of all its observations. On small networks (CartPole: 8 agents, 64 x
@@ -39,7 +40,7 @@ class DiscreteSample(NamedTuple):
 
 class NumpyInference:
     """Action sampling and value estimates of a qualifying actor and critic (see
-    :func:`dojo_ppo.fused_loss.supports`) in numpy.
+    :func:`dojo_ppo.implementation.fast_path_refusal`) in numpy.
 
     Args:
         actor, critic: the networks (parameters on the CPU, kept in place).

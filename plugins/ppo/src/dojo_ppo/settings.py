@@ -3,7 +3,8 @@
 Keys and defaults are ML-Agents 1.1.0's ``PPOSettings``. ``beta_schedule`` and
 ``epsilon_schedule`` follow ``learning_rate_schedule`` when that key is given, else ``linear``.
 ``epsilon_final`` is a dojo addition: where a linear epsilon schedule ends (ML-Agents: 0.1;
-Stable-Baselines3's linear clip range, as in its rl-zoo settings: 0).
+Stable-Baselines3's linear clip range, as in its rl-zoo settings: 0). ``implementation`` is
+another: which implementation of the update runs (:mod:`dojo_ppo.implementation`).
 """
 
 from __future__ import annotations
@@ -11,32 +12,112 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import ValidationError, post_load, pre_load, validates_schema
+from marshmallow import ValidationError, pre_load, validates_schema
 
-from dojo.config.fields import AtLeast, Between, Boolean, Integer, Number, OneOf, StrictSchema, Text
+from dojo.api import (
+    AtLeast,
+    Between,
+    Boolean,
+    Integer,
+    Number,
+    OneOf,
+    Text,
+    setting,
+    settings_schema,
+)
 
 if TYPE_CHECKING:
     from dojo.config.settings import TrainerSettings
 
 SCHEDULES = ("linear", "constant")
+IMPLEMENTATIONS = ("auto", "reference", "fast")
 
 
 @dataclass(frozen=True)
 class PPOSettings:
-    """Resolved PPO hyperparameters (field order is ML-Agents' configuration.yaml order)."""
+    """Resolved PPO hyperparameters (field order is ML-Agents' configuration.yaml order); each
+    key is declared once here, the schema is made from it (:mod:`dojo.config.declare`)."""
 
-    batch_size: int = 1024
-    buffer_size: int = 10240
-    learning_rate: float = 3.0e-4
-    beta: float = 5.0e-3
-    epsilon: float = 0.2
-    lambd: float = 0.95
-    num_epoch: int = 3
-    shared_critic: bool = False
-    learning_rate_schedule: str = "linear"
-    beta_schedule: str = "linear"
-    epsilon_schedule: str = "linear"
-    epsilon_final: float = 0.1
+    batch_size: int = setting(
+        1024,
+        Integer,
+        validate=AtLeast(1, "Use the number of experiences per gradient step, e.g. 1024."),
+        description="Experiences in each minibatch of gradient descent.",
+    )
+    buffer_size: int = setting(
+        10240,
+        Integer,
+        validate=AtLeast(1, "Use a multiple of batch_size, e.g. 10 x batch_size."),
+        description="Experiences collected before each policy update (a multiple of batch_size).",
+    )
+    learning_rate: float = setting(
+        3.0e-4,
+        Number,
+        validate=Between(0.0, 1.0, low_open=True, hint="Use e.g. 3.0e-4."),
+        description="Initial learning rate of Adam.",
+    )
+    beta: float = setting(
+        5.0e-3,
+        Number,
+        validate=AtLeast(0.0, "Use e.g. 5.0e-3; 0 disables the entropy bonus."),
+        description="Strength of the entropy bonus (exploration).",
+    )
+    epsilon: float = setting(
+        0.2,
+        Number,
+        validate=Between(0.0, 1.0, low_open=True, hint="Use e.g. 0.2."),
+        description="Clipping range of the policy ratio (how far one update may move).",
+    )
+    lambd: float = setting(
+        0.95,
+        Number,
+        validate=Between(0.0, 1.0, hint="Use e.g. 0.95."),
+        description="GAE lambda: bias/variance trade-off of advantage estimates.",
+    )
+    num_epoch: int = setting(
+        3,
+        Integer,
+        validate=AtLeast(1, "Use e.g. 3 passes over the buffer per update."),
+        description="Passes over the experience buffer per update.",
+    )
+    shared_critic: bool = setting(
+        False, Boolean, description="Actor and critic share the network trunk."
+    )
+    learning_rate_schedule: str = setting(
+        "linear",
+        Text,
+        validate=OneOf(SCHEDULES),
+        description="linear decays the learning rate to 1e-10 at max_steps; constant keeps it.",
+    )
+    beta_schedule: str = setting(
+        "linear",
+        Text,
+        validate=OneOf(SCHEDULES),
+        description="linear decays beta to 1e-5 at max_steps (default: learning_rate_schedule "
+        "if given, else linear).",
+    )
+    epsilon_schedule: str = setting(
+        "linear",
+        Text,
+        validate=OneOf(SCHEDULES),
+        description="linear decays epsilon to epsilon_final (0.1) at max_steps (default: "
+        "learning_rate_schedule if given, else linear).",
+    )
+    epsilon_final: float = setting(
+        0.1,
+        Number,
+        validate=Between(0.0, 1.0, hint="Use 0.1 (ML-Agents) or 0 (Stable-Baselines3)."),
+        description="Where linear epsilon_schedule ends at max_steps (dojo addition): 0.1 as "
+        "in ML-Agents, 0 as Stable-Baselines3's linear clip range.",
+    )
+    implementation: str = setting(
+        "auto",
+        Text,
+        validate=OneOf(IMPLEMENTATIONS),
+        description="Which update runs (dojo addition): reference (autograd on plain torch "
+        "layers), fast (the same math with hand-derived gradients; feed-forward networks with "
+        "discrete actions on the CPU) or auto (fast where it applies, else reference).",
+    )
 
     def warnings_for(self, behavior: TrainerSettings) -> list[str]:
         """Cross-checks with the behavior's other keys, reported as warnings by the loader."""
@@ -50,71 +131,8 @@ class PPOSettings:
         return []
 
 
-class PPOHyperparametersSchema(StrictSchema):
+class PPOHyperparametersSchema(settings_schema(PPOSettings)):
     """``behaviors.<name>.hyperparameters`` when ``trainer_type: ppo``."""
-
-    batch_size = Integer(
-        load_default=1024,
-        validate=AtLeast(1, "Use the number of experiences per gradient step, e.g. 1024."),
-        description="Experiences in each minibatch of gradient descent.",
-    )
-    buffer_size = Integer(
-        load_default=10240,
-        validate=AtLeast(1, "Use a multiple of batch_size, e.g. 10 x batch_size."),
-        description="Experiences collected before each policy update (a multiple of batch_size).",
-    )
-    learning_rate = Number(
-        load_default=3.0e-4,
-        validate=Between(0.0, 1.0, low_open=True, hint="Use e.g. 3.0e-4."),
-        description="Initial learning rate of Adam.",
-    )
-    beta = Number(
-        load_default=5.0e-3,
-        validate=AtLeast(0.0, "Use e.g. 5.0e-3; 0 disables the entropy bonus."),
-        description="Strength of the entropy bonus (exploration).",
-    )
-    epsilon = Number(
-        load_default=0.2,
-        validate=Between(0.0, 1.0, low_open=True, hint="Use e.g. 0.2."),
-        description="Clipping range of the policy ratio (how far one update may move).",
-    )
-    lambd = Number(
-        load_default=0.95,
-        validate=Between(0.0, 1.0, hint="Use e.g. 0.95."),
-        description="GAE lambda: bias/variance trade-off of advantage estimates.",
-    )
-    num_epoch = Integer(
-        load_default=3,
-        validate=AtLeast(1, "Use e.g. 3 passes over the buffer per update."),
-        description="Passes over the experience buffer per update.",
-    )
-    shared_critic = Boolean(
-        load_default=False, description="Actor and critic share the network trunk."
-    )
-    learning_rate_schedule = Text(
-        load_default="linear",
-        validate=OneOf(SCHEDULES),
-        description="linear decays the learning rate to 1e-10 at max_steps; constant keeps it.",
-    )
-    beta_schedule = Text(
-        load_default="linear",
-        validate=OneOf(SCHEDULES),
-        description="linear decays beta to 1e-5 at max_steps (default: learning_rate_schedule "
-        "if given, else linear).",
-    )
-    epsilon_schedule = Text(
-        load_default="linear",
-        validate=OneOf(SCHEDULES),
-        description="linear decays epsilon to epsilon_final (0.1) at max_steps (default: "
-        "learning_rate_schedule if given, else linear).",
-    )
-
-    epsilon_final = Number(
-        load_default=0.1,
-        validate=Between(0.0, 1.0, hint="Use 0.1 (ML-Agents) or 0 (Stable-Baselines3)."),
-        description="Where linear epsilon_schedule ends at max_steps (dojo addition): 0.1 as "
-        "in ML-Agents, 0 as Stable-Baselines3's linear clip range.",
-    )
 
     @pre_load
     def _follow_learning_rate_schedule(self, data: Any, **_kwargs: Any) -> Any:
@@ -135,7 +153,3 @@ class PPOHyperparametersSchema(StrictSchema):
                 "batch_size.",
                 field_name="buffer_size",
             )
-
-    @post_load
-    def _build(self, data: dict[str, Any], **_kwargs: Any) -> PPOSettings:
-        return PPOSettings(**data)

@@ -2,7 +2,17 @@
 
 Reading order: :meth:`PPOTrainer.act` (one forward pass for all waiting agents),
 :meth:`PPOTrainer.prepare_trajectories` (value estimates and GAE per reward signal),
-:meth:`PPOTrainer.update` (``num_epoch`` passes of clipped-surrogate minibatch updates).
+:meth:`PPOTrainer.update` (``num_epoch`` passes of minibatch steps on the loss, which lives in
+:func:`dojo_ppo.loss.ppo_loss`: clipped surrogate, value loss per reward signal, entropy bonus).
+
+``hyperparameters.implementation`` chooses how the update runs
+(:mod:`dojo_ppo.implementation`): ``reference`` differentiates ``ppo_loss`` with autograd on
+plain torch layers (:meth:`PPOTrainer._update_reference`); ``fast`` takes the same gradients
+derived by hand, in numpy (:mod:`dojo_ppo.fused_loss`, with the rollout's forward passes in
+:mod:`dojo_ppo.numpy_inference`), for feed-forward networks with discrete actions on the CPU
+(CartPole, Acrobot); ``auto``, the default, is ``fast`` where it applies and ``reference``
+elsewhere. The trainer's ``settings`` carry the choice, so the run prints it. Both draw the
+same minibatches (:mod:`dojo_ppo.minibatches`) and are tested equal over whole updates.
 
 With ``network_settings.memory`` the actor carries each agent's LSTM memory from step to step
 (:class:`~dojo.training.agent_memories.AgentMemories`) and stores the memory it acted from with
@@ -10,15 +20,12 @@ every step; the critic's memories are rebuilt per trajectory
 (:mod:`dojo_ppo.recurrent_values`). Updates then run on whole sequences of ``sequence_length``
 steps (:mod:`dojo.training.sequences`), each from its stored starting memories, with the
 padding left out of every loss. GAE is unchanged: it runs per trajectory on the values.
-
-Feed-forward networks with discrete actions (CartPole, Acrobot) take their
-loss gradients from :mod:`dojo_ppo.fused_loss` (derived by hand, no autograd graph); every
-other setting runs the same loss through autograd in :meth:`PPOTrainer.update`.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,17 +34,25 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from dojo.api import ActionOutput, SignalBatch, Trajectory
-from dojo.envs.base import ActionTuple, DecisionSteps
-from dojo.torch_layer.action_model import allowed_action_mask
-from dojo.torch_layer.adam import GradientAdam, clip_gradient_norm
-from dojo.torch_layer.checkpoint import CheckpointLoader, save_state
+from dojo.api import (
+    ActionOutput,
+    ActionTuple,
+    Actor,
+    CheckpointLoader,
+    Critic,
+    DecisionSteps,
+    GradientAdam,
+    OnPolicyTrainer,
+    SignalBatch,
+    TrainablePolicy,
+    Trajectory,
+    allowed_action_mask,
+    clip_gradient_norm,
+    decayed_value,
+    export_actor,
+)
 from dojo.torch_layer.flat_parameters import flatten_parameters
-from dojo.torch_layer.networks import Actor, Critic
-from dojo.torch_layer.onnx_export import export_actor
 from dojo.training.agent_memories import AgentMemories
-from dojo.training.on_policy import OnPolicyTrainer
-from dojo.training.schedules import decayed_value
 from dojo.training.sequences import SequenceLayout, sequence_starts
 from dojo_ppo.fused_loss import (
     Epochs,
@@ -46,8 +61,10 @@ from dojo_ppo.fused_loss import (
     encoder_features,
     run_epochs,
 )
-from dojo_ppo.fused_loss import supports as supports_fused
 from dojo_ppo.gae import gae, padded
+from dojo_ppo.implementation import choose_implementation, fast_path_refusal
+from dojo_ppo.loss import PPOLoss, ppo_loss
+from dojo_ppo.minibatches import epoch_minibatches
 from dojo_ppo.numpy_inference import NumpyInference
 from dojo_ppo.recurrent_values import RecurrentValueEstimator
 from dojo_ppo.shared_critic import SharedCritic
@@ -121,34 +138,39 @@ class PPOTrainer(OnPolicyTrainer):
         torch.manual_seed(self.context.seed)
         spec = self.behavior_spec
         network = self.settings.network_settings
-        self.hp = self.settings.hyperparameters
-        self.actor = Actor(spec.observation_specs, spec.action_spec, network)
+        hp = self.settings.hyperparameters
+        refusal = fast_path_refusal(spec, network, hp.shared_critic, self.context.device)
+        implementation = choose_implementation(hp.implementation, refusal, self.behavior_name)
+        # The settings say which implementation runs (the run prints them).
+        self.hp = dataclasses.replace(hp, implementation=implementation)
+        self.settings = dataclasses.replace(self.settings, hyperparameters=self.hp)
+        fast = implementation == "fast"
+        self.actor = Actor(spec.observation_specs, spec.action_spec, network, speed_kernels=fast)
         names = list(self.reward_signals)
         self.critic: Critic | SharedCritic = (
             SharedCritic(self.actor, names)
             if self.hp.shared_critic
-            else Critic(spec.observation_specs, network, names)
+            else Critic(spec.observation_specs, network, names, speed_kernels=fast)
         )
         self.device = torch.device(self.context.device)
         self.actor.to(self.device)
         self.critic.to(self.device)
         self.parameters = list(self.actor.parameters()) + list(self.critic.parameters())
-        #: Hand-derived loss gradients for feed-forward discrete policies (see fused_loss),
-        #: which step Adam on all parameters at once, kept in one flat buffer.
+        #: The fast implementation: hand-derived loss gradients (see fused_loss), which step
+        #: Adam on all parameters at once, kept in one flat buffer...
         self._fused: FusedDiscreteLoss | None = None
         self._flat_parameters: np.ndarray | None = None
-        #: ... and whose rollout forward passes run in numpy (see numpy_inference).
+        #: ... rollout forward passes in numpy (see numpy_inference) ...
         self._inference: NumpyInference | None = None
-        #: With threaded: true, the fused update's steps run in a child process.
+        #: ... and, with threaded: true, the update's steps in a child process.
         self._update_process: UpdateProcess | None = None
         self._learning_signals = [s for s in self.reward_signals.values() if s.learns]
-        fused = supports_fused(self.actor, self.critic)
         # Reward signals that learn step with every minibatch, in this process.
-        in_child = fused and self.threaded and self.context.training and not self._learning_signals
+        in_child = fast and self.threaded and self.context.training and not self._learning_signals
         # Gradients go straight into the fused Adam kernel (or its numpy twin): no Optimizer
         # bookkeeping per minibatch (and no torch._dynamo import, about 80 MB). eps 1e-5 as
         # SB3 and CleanRL.
-        if fused:
+        if fast:
             assert isinstance(self.critic, Critic)
             flat = flatten_parameters(self.parameters, shared=in_child)
             self._flat_parameters = flat.numpy()
@@ -161,6 +183,7 @@ class PPOTrainer(OnPolicyTrainer):
             self._update_process = UpdateProcess(
                 layers, self.optimizer, flat, self.policy_lock, self.behavior_name
             )
+        #: Seeds each update's minibatch order (see minibatches).
         self._shuffles = np.random.default_rng(self.context.seed)
         self.learning_rate = float(self.hp.learning_rate)
         self.deterministic = bool(network.deterministic)
@@ -330,27 +353,24 @@ class PPOTrainer(OnPolicyTrainer):
             padded_rollout["masks"][~layout.valid.reshape(-1)] = 1.0
         return padded_rollout, sequences
 
-    def _epoch(self, size: int, batch_size: int, sequences: _Sequences | None) -> list[_Minibatch]:
-        """One pass over the rollout in shuffled minibatches: ``batch_size`` steps each, or,
-        for a recurrent policy, ``batch_size // sequence_length`` whole sequences each."""
+    def _epoch(
+        self, rng: np.random.Generator, size: int, batch_size: int, sequences: _Sequences | None
+    ) -> list[_Minibatch]:
+        """One pass over the rollout in shuffled minibatches (:mod:`dojo_ppo.minibatches`):
+        ``batch_size`` steps each, or, for a recurrent policy, ``batch_size // sequence_length``
+        whole sequences each."""
         if sequences is None:
-            if batch_size >= size:
-                # One minibatch of everything: the mean gradient does not depend on the order,
-                # so skip shuffling and gathering.
-                return [_Minibatch(slice(None))]
-            order = torch.randperm(size, device=self.device)
             return [
-                _Minibatch(order[b * batch_size : (b + 1) * batch_size])
-                for b in range(max(1, size // batch_size))
+                _Minibatch(rows if isinstance(rows, slice) else self._tensor(rows))
+                for rows in epoch_minibatches(rng, size, batch_size)
             ]
         layout = sequences.layout
-        per_batch = max(1, min(batch_size // self.sequence_length, layout.n_sequences))
-        order = torch.randperm(layout.n_sequences).numpy()
+        every_sequence = np.arange(layout.n_sequences)
+        per_batch = max(1, batch_size // self.sequence_length)
         minibatches = []
-        for b in range(max(1, layout.n_sequences // per_batch)):
-            chosen = order[b * per_batch : (b + 1) * per_batch]
-            rows = self._tensor(layout.positions(chosen))
-            index = self._tensor(chosen)
+        for chosen in epoch_minibatches(rng, layout.n_sequences, per_batch):
+            index = every_sequence[chosen]
+            rows = self._tensor(layout.positions(index))
             minibatches.append(
                 _Minibatch(
                     rows,
@@ -376,104 +396,129 @@ class PPOTrainer(OnPolicyTrainer):
 
         advantages = rollout["advantages"]
         rollout["advantages"] = (advantages - advantages.mean()) / (advantages.std() + 1e-10)
-        size = len(advantages)
+        # Both implementations draw the same minibatches from the same seed.
+        shuffle_seed = int(self._shuffles.integers(2**63))
+        signal_stats: dict[str, list[float]] = defaultdict(list)
+        if self._fused is None:
+            losses = self._update_reference(rollout, lr, epsilon, beta, shuffle_seed, signal_stats)
+        else:
+            losses = self._update_fast(rollout, lr, epsilon, beta, shuffle_seed, signal_stats)
+        self._report_update(*losses, signal_stats, lr, epsilon, beta)
+
+    def _update_reference(
+        self,
+        rollout: dict[str, np.ndarray],
+        lr: float,
+        epsilon: float,
+        beta: float,
+        shuffle_seed: int,
+        signal_stats: dict[str, list[float]],
+    ) -> tuple[float, float]:
+        """``num_epoch`` passes of minibatch steps: :func:`~dojo_ppo.loss.ppo_loss` through
+        autograd, the gradients' joint norm clipped, then Adam. Returns the mean policy and
+        value losses."""
+        size = len(rollout["advantages"])
         sequences = None
         if self._value_estimator is not None:
             rollout, sequences = self._as_sequences(rollout)
         data = {key: self._tensor(np.ascontiguousarray(value)) for key, value in rollout.items()}
-        signal_stats: dict[str, list[float]] = defaultdict(list)
-        n_obs = len(self.behavior_spec.observation_specs)
-        names = list(self.reward_signals)
-        if self._fused is not None:
-            assert isinstance(self.critic, Critic) and self._flat_parameters is not None
-            actor_x, critic_x = encoder_features(
-                self.actor, self.critic, [data[f"obs/{i}"] for i in range(n_obs)]
-            )
-            job = Epochs(
-                actor_x,
-                critic_x,
-                data["discrete"].numpy(),
-                data["masks"].numpy() if "masks" in data else None,
-                data["log_prob"].numpy(),
-                data["advantages"].numpy(),
-                [data[f"returns/{name}"].numpy() for name in names],
-                int(hp.num_epoch),
-                int(hp.batch_size),
-                lr,
-                epsilon,
-                beta,
-                MAX_GRAD_NORM,
-                int(self._shuffles.integers(2**63)),
-            )
-            if self._update_process is not None and self._update_process.ready():
-                policy_loss, value_loss = self._update_process.run(job)
-            else:
-                policy_loss, value_loss = run_epochs(
-                    self._fused,
-                    self.optimizer,
-                    self._flat_parameters,
-                    self.policy_lock,
-                    job,
-                    # Learning reward signals step with every minibatch.
-                    (lambda rows: self._update_signals(rows, rollout, n_obs, signal_stats))
-                    if self._learning_signals
-                    else None,
-                )
-            self._report_update(policy_loss, value_loss, signal_stats, lr, epsilon, beta)
-            return
-        policy_total = torch.zeros(())
-        value_total = torch.zeros(())
-        updates = 0
-        for _ in range(int(hp.num_epoch)):
-            for minibatch in self._epoch(size, int(hp.batch_size), sequences):
-                idx = minibatch.rows
-                obs = [data[f"obs/{i}"][idx] for i in range(n_obs)]
-                masks = data["masks"][idx] if "masks" in data else None
-                continuous = data["continuous"][idx] if "continuous" in data else None
-                discrete = data["discrete"][idx] if "discrete" in data else None
-                log_prob, entropy = self.actor.evaluate(
-                    obs, masks, continuous, discrete, minibatch.memories, self.sequence_length
-                )
-                values = self.critic(obs, minibatch.critic_memories, self.sequence_length)
-                if minibatch.valid is not None:
-                    # Sequence padding counts in no loss: keep the real steps only.
-                    valid = minibatch.valid
-                    idx, log_prob, entropy = idx[valid], log_prob[valid], entropy[valid]
-                    values = {name: value[valid] for name, value in values.items()}
-
-                # Clipped surrogate objective.
-                adv = data["advantages"][idx]
-                ratio = torch.exp(log_prob - data["log_prob"][idx])
-                surrogate = torch.min(
-                    ratio * adv, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * adv
-                )
-                policy_loss = -surrogate.mean()
-
-                # Value loss, averaged over the reward signals' heads. Not clipped to the old
-                # values as in ML-Agents: a value can then move only epsilon per update, which
-                # held back learning wherever returns are large (Acrobot-v1, seeds 0-2: -100
-                # reached at 90-100k steps unclipped; at 190k once, never twice, clipped).
-                value_losses = []
-                for name in names:
-                    target = data[f"returns/{name}"][idx]
-                    value_losses.append((target - values[name]).square().mean())
-                value_loss = torch.stack(value_losses).mean()
-
-                loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
+        rng = np.random.default_rng(shuffle_seed)
+        losses: list[PPOLoss] = []
+        for _ in range(int(self.hp.num_epoch)):
+            for minibatch in self._epoch(rng, size, int(self.hp.batch_size), sequences):
+                loss, rows = self._minibatch_loss(data, minibatch, epsilon, beta)
                 # Unused parameters (e.g. a log std the loss never reached) get zero gradients.
-                grads = list(torch.autograd.grad(loss, self.parameters, materialize_grads=True))
-                self._apply(grads, lr)
-                self._update_signals(idx, rollout, n_obs, signal_stats)
-                policy_total += policy_loss.detach()
-                value_total += value_loss.detach()
-                updates += 1
-        self._report_update(
-            float(policy_total) / updates,
-            float(value_total) / updates,
-            signal_stats,
+                grads = list(
+                    torch.autograd.grad(loss.total, self.parameters, materialize_grads=True)
+                )
+                # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small
+                # rollout otherwise take steps large enough to undo learning.
+                clip_gradient_norm(grads, MAX_GRAD_NORM)
+                with self.policy_lock:
+                    self.optimizer.step(grads, lr)
+                self._update_signals(rows, rollout, signal_stats)
+                losses.append(PPOLoss(*(part.detach() for part in loss)))
+        return (
+            float(torch.stack([loss.policy for loss in losses]).mean()),
+            float(torch.stack([loss.value for loss in losses]).mean()),
+        )
+
+    def _minibatch_loss(
+        self, data: dict[str, torch.Tensor], minibatch: _Minibatch, epsilon: float, beta: float
+    ) -> tuple[PPOLoss, torch.Tensor | slice]:
+        """:func:`~dojo_ppo.loss.ppo_loss` of one minibatch under the current networks, and
+        the rows of ``data`` it covers (a recurrent minibatch's padding left out)."""
+        rows = minibatch.rows
+        obs = [data[f"obs/{i}"][rows] for i in range(len(self.behavior_spec.observation_specs))]
+        masks = data["masks"][rows] if "masks" in data else None
+        continuous = data["continuous"][rows] if "continuous" in data else None
+        discrete = data["discrete"][rows] if "discrete" in data else None
+        log_prob, entropy = self.actor.evaluate(
+            obs, masks, continuous, discrete, minibatch.memories, self.sequence_length
+        )
+        values = self.critic(obs, minibatch.critic_memories, self.sequence_length)
+        if minibatch.valid is not None:
+            # Sequence padding counts in no loss: keep the real steps only.
+            valid = minibatch.valid
+            rows, log_prob, entropy = rows[valid], log_prob[valid], entropy[valid]
+            values = {name: value[valid] for name, value in values.items()}
+        loss = ppo_loss(
+            log_prob,
+            data["log_prob"][rows],
+            data["advantages"][rows],
+            entropy,
+            values,
+            {name: data[f"returns/{name}"][rows] for name in values},
+            epsilon,
+            beta,
+        )
+        return loss, rows
+
+    def _update_fast(
+        self,
+        rollout: dict[str, np.ndarray],
+        lr: float,
+        epsilon: float,
+        beta: float,
+        shuffle_seed: int,
+        signal_stats: dict[str, list[float]],
+    ) -> tuple[float, float]:
+        """:meth:`_update_reference`'s update with :mod:`dojo_ppo.fused_loss`'s hand-derived
+        gradients (in the update process with ``threaded: true``). Returns the mean policy
+        and value losses."""
+        assert isinstance(self.critic, Critic) and self._fused is not None
+        assert self._flat_parameters is not None
+        n_obs = len(self.behavior_spec.observation_specs)
+        obs = [torch.from_numpy(np.ascontiguousarray(rollout[f"obs/{i}"])) for i in range(n_obs)]
+        actor_x, critic_x = encoder_features(self.actor, self.critic, obs)
+        job = Epochs(
+            actor_x,
+            critic_x,
+            np.ascontiguousarray(rollout["discrete"]),
+            np.ascontiguousarray(rollout["masks"]) if "masks" in rollout else None,
+            np.ascontiguousarray(rollout["log_prob"]),
+            np.ascontiguousarray(rollout["advantages"]),
+            [np.ascontiguousarray(rollout[f"returns/{name}"]) for name in self.reward_signals],
+            int(self.hp.num_epoch),
+            int(self.hp.batch_size),
             lr,
             epsilon,
             beta,
+            MAX_GRAD_NORM,
+            shuffle_seed,
+        )
+        if self._update_process is not None and self._update_process.ready():
+            return self._update_process.run(job)
+        return run_epochs(
+            self._fused,
+            self.optimizer,
+            self._flat_parameters,
+            self.policy_lock,
+            job,
+            # Learning reward signals step with every minibatch.
+            (lambda rows: self._update_signals(rows, rollout, signal_stats))
+            if self._learning_signals
+            else None,
         )
 
     def _report_update(
@@ -494,22 +539,11 @@ class PPOTrainer(OnPolicyTrainer):
         stats.add_stat("Policy/Epsilon", epsilon)
         stats.add_stat("Policy/Beta", beta)
 
-    def _apply(self, grads: list[torch.Tensor], lr: float) -> None:
-        """Clip the gradients' joint norm and step Adam."""
-        # Gradient-norm clipping (as SB3 and CleanRL): many epochs over one small rollout
-        # otherwise take steps large enough to undo learning.
-        clip_gradient_norm(grads, MAX_GRAD_NORM)
-        with self.policy_lock:
-            self.optimizer.step(grads, lr)
-
     def _update_signals(
-        self,
-        idx: Any,
-        rollout: dict[str, np.ndarray],
-        n_obs: int,
-        signal_stats: dict[str, list[float]],
+        self, idx: Any, rollout: dict[str, np.ndarray], signal_stats: dict[str, list[float]]
     ) -> None:
         """One step of every learning reward signal on this minibatch."""
+        n_obs = len(self.behavior_spec.observation_specs)
         for signal in self._learning_signals:
             rows = idx if isinstance(idx, (slice, np.ndarray)) else idx.cpu().numpy()
             batch = _signal_batch(rollout, rows, n_obs)
@@ -522,31 +556,34 @@ class PPOTrainer(OnPolicyTrainer):
         super().close()
 
     # ------------------------------------------------------------------ artifacts
-    def save_checkpoint(self, path: Path) -> None:
-        state: dict[str, Any] = {
+    def trainable_policy(self) -> TrainablePolicy:
+        """The actor, for add-ons (behavioral cloning): its parameters are changed in place,
+        which the numpy rollout path and the update process both see."""
+        return TrainablePolicy(
+            actor=self.actor,
+            parameters=list(self.actor.parameters()),
+            learning_rate=lambda: self.learning_rate,
+            lock=self.policy_lock,
+            device=str(self.device),
+        )
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
             "Policy": self.actor.state_dict(),
             "Optimizer:critic": self.critic.state_dict(),
             "Optimizer:value_optimizer": self.optimizer.state_dict(),
-            "global_step": torch.tensor(self.step),
         }
-        state.update(self.reward_signal_state())
-        with self.policy_lock:
-            save_state(path, state)
 
-    def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
+    def restore_checkpoint_state(self, checkpoint: CheckpointLoader, reset_step: bool) -> None:
         # Non-strict, as ML-Agents: what no longer fits the networks keeps its initial values,
         # and Adam's moments (one flat buffer over every parameter) are restored only when
         # all the parameters were, else they start from zero with the step count.
-        checkpoint = CheckpointLoader.read(path)
         actor_loaded = checkpoint.module("Policy", self.actor)
         critic_loaded = checkpoint.module("Optimizer:critic", self.critic)
-        checkpoint.note(self.load_reward_signal_state(checkpoint.state))
         if not reset_step:
             checkpoint.optimizer(
                 "Optimizer:value_optimizer", self.optimizer, actor_loaded and critic_loaded
             )
-            self.step = checkpoint.step()
-        checkpoint.warn(self.behavior_name)
 
     def export_onnx(self, path: Path) -> None:
         with self.policy_lock:

@@ -1,5 +1,8 @@
-"""SAC's losses and their gradients derived by hand, for feed-forward policies with continuous
-actions only (the common case: Pendulum, most Unity control tasks).
+"""The fast form of SAC's update: its losses and their gradients derived by hand, for
+feed-forward policies with continuous actions only (the common case: Pendulum, most Unity
+control tasks). The reference form is autograd in :mod:`dojo_sac.trainer`
+(``_policy_step_reference``, ``_critic_step_reference``); ``hyperparameters.implementation``
+picks one when the trainer is built (:func:`choose_implementation`).
 
 One update per environment step makes SAC's update the whole cost of a run, and each half of an
 update is a chain of small operations around its large matrix products: the tanh-squashed
@@ -7,10 +10,11 @@ Gaussian, its log-probability, the first Q network at the sampled actions and ba
 half); both twins at the replayed actions, the squared error and back (the critic half). Through
 autograd every one of them records and replays a node. :func:`policy_gradients`,
 :func:`critic_forward` and :func:`critic_gradients` compute the same losses and gradients
-directly, without a graph (a Pendulum update: about 0.3 ms less, of 4.4 ms). The gradients equal
-autograd's (``tests/sac/test_fused_update.py``); :func:`supports` says which networks qualify
-(no memory, no discrete branches, ReLU bodies, encoders without trained parameters); the others
-keep the autograd path.
+directly, without a graph (a Pendulum update: about 0.3 ms less, of 4.4 ms). Whole updates equal
+the reference form's (``tests/sac/test_implementations.py``), and so do these gradients
+(``tests/sac/test_fused_update.py``); :func:`unsupported_because` says which networks qualify
+(no memory, no discrete branches, vector observations, whose encoders have no trained
+parameters).
 
 Derivatives used, per sample, with ``n`` samples, ``S`` reward signals, ``alpha`` the continuous
 entropy coefficient, noise ``e``, ``u = mean + e * exp(log_std)``, action ``a = tanh(u)``:
@@ -33,6 +37,9 @@ from typing import NamedTuple
 
 import torch
 
+from dojo.config.settings import NetworkSettings
+from dojo.envs.base import BehaviorSpec
+from dojo.errors import ConfigError
 from dojo.torch_layer.action_model import LOG_STD_MAX, LOG_STD_MIN
 from dojo.torch_layer.dense_stack import (
     ensemble_backward,
@@ -55,8 +62,53 @@ class PolicyGradients(NamedTuple):
     mean_log_prob: torch.Tensor
 
 
-def supports(actor: Actor, q_network: TwinQNetwork) -> bool:
-    """Whether :func:`policy_gradients` computes this actor's policy loss."""
+def unsupported_because(behavior_spec: BehaviorSpec, network: NetworkSettings) -> str | None:
+    """What keeps these functions from training this behavior's networks (completing "the
+    fast path does not cover ..."), or ``None`` when they can: feed-forward networks, continuous
+    actions only, vector observations only (whose encoders have no trained parameters)."""
+    action_spec = behavior_spec.action_spec
+    if network.memory is not None:
+        return "network_settings.memory (recurrent networks)"
+    if action_spec.discrete_branches:
+        return f"discrete actions (branches {tuple(action_spec.discrete_branches)})"
+    if not action_spec.continuous_size:
+        return "behaviors without continuous actions"
+    for index, spec in enumerate(behavior_spec.observation_specs):
+        if len(spec.shape) != 1:
+            return (
+                f"visual observations (observation {index}, shape {tuple(spec.shape)}; their "
+                "encoders train through autograd)"
+            )
+    return None
+
+
+def choose_implementation(
+    requested: str, behavior_name: str, spec: BehaviorSpec, network: NetworkSettings
+) -> str:
+    """The update form that runs, ``"reference"`` or ``"fast"``, for ``hyperparameters.
+    implementation`` ``requested`` (``auto``: fast where the networks allow it, as PPO's).
+
+    Raises:
+        ConfigError: ``fast`` requested for networks it cannot train, saying why.
+    """
+    if requested == "reference":
+        return "reference"
+    unsupported = unsupported_because(spec, network)
+    if unsupported is None:
+        return "fast"
+    if requested == "auto":
+        return "reference"
+    key = f"behaviors.{behavior_name}.hyperparameters.implementation"
+    raise ConfigError(
+        f"{key} is fast, but SAC's fast path (dojo_sac.fused_update) does not cover "
+        f"{unsupported}: it trains feed-forward networks on vector observations with continuous "
+        f"actions only. Set {key} to reference (or auto, which chooses reference here)."
+    )
+
+
+def networks_fit(actor: Actor, q_network: TwinQNetwork) -> bool:
+    """Whether the networks are what :func:`policy_gradients` and :func:`critic_gradients`
+    take every gradient of (checked when the trainer picks them)."""
     model = actor.action_model
     if actor.memory is not None or q_network.memory is not None:
         return False

@@ -1,12 +1,19 @@
 """SAC's Q networks: two independent critics over the same inputs.
 
-Each twin is a stack of ``nn.Linear``-layout layers (PyTorch's default initialisation, as
-Stable-Baselines3, so the twins start different, as the clipped double-Q trick needs). The
-twins' layers are stored stacked, ``weight_i`` ``[2, out, in]`` and ``bias_i`` ``[2, out]``, so
-both twins run as one autograd node in a few batched products
-(:func:`~dojo.torch_layer.dense_stack.ensemble_relu_stack`); one twin alone (the policy loss
-sees the first through detached weights) runs as
-:func:`~dojo.torch_layer.dense_stack.dense_relu_stack` on its slices.
+Each twin is a stack of ``nn.Linear``-layout layers with ReLU between them (PyTorch's default
+initialisation, as Stable-Baselines3, so the twins start different, as the clipped double-Q
+trick needs). The twins' layers are stored stacked, ``weight_i`` ``[2, out, in]`` and
+``bias_i`` ``[2, out]`` (``weight_i[t]`` is twin ``t``'s layer ``i``), the same parameters for
+both ways of running them:
+
+- plain layers (the default, the reference update's): each twin is ``F.linear`` and
+  ``torch.relu`` on its slices, layer by layer, and autograd records every operation;
+- ``speed_kernels=True`` (the fast update's): both twins run as one autograd node in a few
+  batched products (:func:`~dojo.torch_layer.dense_stack.ensemble_relu_stack`), one twin alone
+  as :func:`~dojo.torch_layer.dense_stack.dense_relu_stack` on its slices; equal to the plain
+  layers within float32 rounding.
+
+A checkpoint of either loads into the other: the choice changes no parameter and no key.
 
 Outputs, per reward signal (one head per signal, each with its own gamma in the trainer):
 
@@ -31,6 +38,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from dojo.config.settings import NetworkSettings
 from dojo.envs.base import ActionSpec, ObservationSpec
@@ -41,6 +49,19 @@ from dojo.torch_layer.memory import LSTMMemory
 N_TWINS = 2
 
 
+def relu_layers(
+    x: torch.Tensor, weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """``x`` ``[n, in]`` through ``Linear -> ReLU -> ... -> Linear`` (no ReLU after the last
+    layer), plain torch: one twin of the reference path."""
+    last = len(weights) - 1
+    for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+        x = F.linear(x, weight, bias)
+        if index < last:
+            x = torch.relu(x)
+    return x
+
+
 class TwinQNetwork(nn.Module):
     """Two Q networks ``obs (+ continuous action) -> values`` sharing one observation encoder.
 
@@ -49,6 +70,8 @@ class TwinQNetwork(nn.Module):
         action_spec: continuous size (an input) and branches (outputs per signal).
         network_settings: ``hidden_units``, ``num_layers``, ``normalize``, ``memory``.
         reward_signal_names: one group of outputs per name, in this order.
+        speed_kernels: run the twins through dojo's fused kernels instead of plain layers
+            (see the module docstring).
 
     Attributes:
         outputs_per_signal: 1 for continuous-only specs, else ``sum(branches)``.
@@ -60,8 +83,11 @@ class TwinQNetwork(nn.Module):
         action_spec: ActionSpec,
         network_settings: NetworkSettings,
         reward_signal_names: Sequence[str],
+        *,
+        speed_kernels: bool = False,
     ) -> None:
         super().__init__()
+        self.speed_kernels = speed_kernels
         self.encoder = ObservationEncoder(observation_specs, network_settings.normalize)
         self.continuous_size = action_spec.continuous_size
         self.signal_names = tuple(reward_signal_names)
@@ -104,7 +130,10 @@ class TwinQNetwork(nn.Module):
         if frozen:
             weights = [w.detach() for w in weights]
             biases = [b.detach() for b in biases]
-        out = dense_relu_stack(x, weights, biases)
+        if not self.speed_kernels:
+            out = relu_layers(x, weights, biases)
+        else:
+            out = dense_relu_stack(x, weights, biases)
         return out.view(x.shape[0], len(self.signal_names), self.outputs_per_signal)
 
     def forward(
@@ -143,7 +172,10 @@ class TwinQNetwork(nn.Module):
 
     def twins_of(self, x: torch.Tensor) -> torch.Tensor:
         """Both twins' values ``[2, n, signals, outputs_per_signal]`` of inputs ``x``."""
-        out = ensemble_relu_stack(x, list(self.weights), list(self.biases))
+        if not self.speed_kernels:
+            out = torch.stack([self.twin(index, x) for index in range(N_TWINS)])
+        else:
+            out = ensemble_relu_stack(x, list(self.weights), list(self.biases))
         return out.view(N_TWINS, x.shape[0], len(self.signal_names), self.outputs_per_signal)
 
     def update_normalization(self, obs_list: Sequence[torch.Tensor]) -> None:

@@ -1,5 +1,6 @@
 """SAC's update on replayed sequences, for ``network_settings.memory``, mixed into
 :class:`~dojo_sac.trainer.SACTrainer` (it uses the trainer's networks, losses and optimizers).
+Recurrent networks have the reference form of the update only (plain layers and autograd).
 
 An update replays whole sequences (:meth:`~dojo.training.off_policy.OffPolicyTrainer.
 sample_sequences`) with padding masked out of the Q, policy and entropy losses. Since
@@ -136,8 +137,10 @@ class RecurrentUpdate:
         data: dict[str, torch.Tensor],
         sequences: _ReplayedSequences,
         target_ready: Future[torch.Tensor],
-    ) -> list[Any]:
-        """:meth:`_critic_half` on sequences, padding masked out of the losses and values."""
+    ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
+        """:meth:`_critic_step_reference` on sequences, padding masked out of the losses and
+        values. Returns the gradients, the losses and the values (a
+        :class:`~dojo_sac.trainer.CriticStep`'s fields)."""
         n = sequences.memories.shape[0]
         features = self.q_network.sequence_features(sequences.obs, n, self.sequence_length)
         inputs = self.q_network.with_actions(features, data.get("continuous"))
@@ -148,4 +151,4 @@ class RecurrentUpdate:
         q_losses = 0.5 * (squared * valid).sum(dim=1) / n_valid
         grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
         values = (q_taken.detach().min(0).values * valid[:, None]).sum(0) / n_valid
-        return [q_losses.detach(), values, grads]
+        return grads, q_losses.detach(), values

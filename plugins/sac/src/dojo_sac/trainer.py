@@ -2,8 +2,12 @@
 
 Reading order: :meth:`SACTrainer.act` (one forward pass for all waiting agents; tanh-squashed
 Gaussian and/or masked categorical actions), :meth:`SACTrainer.update` (one gradient step on one
-replayed batch: twin-Q regression to a soft target, the policy loss, the entropy coefficients).
-Storage, cadence and reward signals live in :class:`~dojo.training.off_policy.OffPolicyTrainer`.
+replayed batch), then its two halves in their reference form, plain torch and autograd:
+:meth:`SACTrainer._target_and_policy_half` with :meth:`SACTrainer._policy_step_reference` (the
+policy loss and the entropy coefficients) and :meth:`SACTrainer._critic_step_reference` (twin-Q
+regression to a soft target). Each ``_fast`` method beside its reference computes the same step
+faster. Storage, cadence and reward signals live in
+:class:`~dojo.training.off_policy.OffPolicyTrainer`.
 
 Algorithm: SAC with twin Q networks and *target Q networks* (the "v2" formulation of
 arXiv:1812.05905, as Stable-Baselines3 and CleanRL), not ML-Agents' separate value network
@@ -28,42 +32,49 @@ Where users see it, it follows ML-Agents:
   ``Optimizer:entropy_coefficients``; no ``Optimizer:value_network`` (there is no value
   network).
 
-Speed (one update per environment step makes the update the whole cost of a run):
+Two forms of the update, chosen once when the trainer is built by
+``hyperparameters.implementation`` (:func:`~dojo_sac.fused_update.choose_implementation`; the
+run's settings printout shows the form that runs):
 
-- the update is split in two halves that share no parameters and run on two cores at once
-  (:data:`PARALLEL_HALVES`): a helper thread samples the policy's actions at the next states
-  (handing them over at once), then computes the policy and entropy losses with their
-  gradients and steps their Adam; the calling thread meanwhile runs the critic forward pass,
-  the two target twins at the handed-over actions, the soft TD target and the critic's
-  backward pass, waits for the helper (the policy loss reads the Q weights) and steps the
-  critics' Adam. The calling thread has 8 of the update's 14 large matrix products, the helper
-  6 and the policy's many small operations; on the fused path (below) the helper, once done
-  with the policy, also takes the second twin's hidden-layer weight gradient (Pendulum, six
-  alternating pairs of 3,000-step runs: 199 against 188 steps/s without it). Other splits
-  measured worse: the target twins on the helper left the calling thread waiting about 1 ms
-  per update; one target twin on each thread made the update 4.8 instead of 4.4 ms. PyTorch
-  releases the GIL inside its kernels, so the two threads' products overlap; every gradient is
-  taken at the pre-update parameters, exactly as in a sequential update;
-- each twin Q network and the policy body run as one autograd node
-  (:func:`~dojo.torch_layer.dense_stack.dense_stack`) that computes only the gradients
-  needed (none for the Q weights in the policy loss);
-- feed-forward policies with continuous actions only take both halves' gradients from
-  :mod:`dojo_sac.fused_update`, derived by hand (no autograd graph); the others go through
-  autograd;
-- gradients go into a :class:`~dojo.torch_layer.adam.GradientAdam`
-  (the fused Adam kernel without the ``Optimizer`` bookkeeping); the target networks move with
-  one ``torch._foreach_lerp_``; ReLU replaces tanh (25x cheaper on 256-wide layers on CPU).
+- ``reference``: plain layers (``speed_kernels=False``) and autograd; every network SAC trains;
+- ``fast``: the same losses, gradients derived by hand (:mod:`dojo_sac.fused_update`; an update
+  4.8 -> 4.4 ms on Pendulum) on networks whose layers run through dojo's kernels
+  (``speed_kernels=True``: both twins in a few batched products); feed-forward networks with
+  continuous actions only and vector observations. ``tests/sac/test_implementations.py``
+  checks that whole updates of both give the same parameters;
+- ``auto`` (the default): ``fast`` where it applies, else ``reference``.
+
+Speed (one update per environment step makes the update the whole cost of a run), in both
+forms: the update is split in two halves that share no parameters and run on two cores at once
+(:data:`PARALLEL_HALVES`). A helper thread samples the policy's actions at the next states
+(handing them over at once), then computes the policy and entropy losses with their gradients
+and steps their Adam; the calling thread meanwhile runs the critic forward pass, the two target
+twins at the handed-over actions, the soft TD target and the critic's backward pass, waits for
+the helper (the policy loss reads the Q weights) and steps the critics' Adam. The calling thread
+has 8 of the update's 14 large matrix products, the helper 6 and the policy's many small
+operations; in the fast form the helper, once done with the policy, also takes the second
+twin's hidden-layer weight gradient (Pendulum, six alternating pairs of 3,000-step runs: 199
+against 188 steps/s without it). Other splits measured worse: the target twins on the helper
+left the calling thread waiting about 1 ms per update; one target twin on each thread made the
+update 4.8 instead of 4.4 ms. PyTorch releases the GIL inside its kernels, so the two threads'
+products overlap; every gradient is taken at the pre-update parameters, exactly as in a
+sequential update. Gradients go into a :class:`~dojo.torch_layer.adam.GradientAdam` (the fused
+Adam kernel without the ``Optimizer`` bookkeeping); the target networks move with one
+``torch._foreach_lerp_``; ReLU replaces tanh (25x cheaper on 256-wide layers on CPU).
 
 Recurrent memory (``network_settings.memory``): acting carries each agent's actor memory
 (:class:`~dojo.training.agent_memories.AgentMemories`) and stores the memory it acted from, as
 PPO does; updates replay whole sequences in their own code paths
-(:mod:`dojo_sac.recurrent_update`; the feed-forward update never sees them).
+(:mod:`dojo_sac.recurrent_update`, reference form only; the feed-forward update never sees
+them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -72,16 +83,20 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from dojo.api import ActionOutput
-from dojo.envs.base import ActionTuple, DecisionSteps
-from dojo.torch_layer.action_model import allowed_action_mask
-from dojo.torch_layer.adam import GradientAdam
-from dojo.torch_layer.checkpoint import CheckpointLoader, save_state
-from dojo.torch_layer.networks import Actor
-from dojo.torch_layer.onnx_export import export_actor
+from dojo.api import (
+    ActionOutput,
+    ActionTuple,
+    Actor,
+    CheckpointLoader,
+    DecisionSteps,
+    GradientAdam,
+    OffPolicyTrainer,
+    TrainablePolicy,
+    allowed_action_mask,
+    decayed_value,
+    export_actor,
+)
 from dojo.training.agent_memories import AgentMemories
-from dojo.training.off_policy import OffPolicyTrainer
-from dojo.training.schedules import decayed_value
 from dojo_sac import fused_update
 from dojo_sac.networks import TwinQNetwork
 from dojo_sac.recurrent_update import RecurrentUpdate
@@ -95,6 +110,16 @@ CONTINUOUS_TARGET_ENTROPY_SCALE = 1.0
 # stays random enough (about 5% of CartPole steps go the wrong way) that returns plateaued near
 # 250; 0.05 * log(size) lets it become nearly deterministic where the task allows.
 DISCRETE_TARGET_ENTROPY_SCALE = 0.05
+
+
+class CriticStep(NamedTuple):
+    """The critic half's result: the Q networks' gradients (in the order of their
+    parameters), each twin's loss ``[2]`` and the smaller twin's mean value per signal
+    ``[signals]``."""
+
+    grads: Sequence[torch.Tensor]
+    q_losses: torch.Tensor
+    q_values: torch.Tensor
 
 
 class _NextStep(NamedTuple):
@@ -120,7 +145,15 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         spec = self.behavior_spec
         action_spec = spec.action_spec
         network = self.settings.network_settings
-        self.hp = self.settings.hyperparameters
+        hp = self.settings.hyperparameters
+        #: ``"reference"`` or ``"fast"``: the form of the update (see the module docstring).
+        self.implementation = fused_update.choose_implementation(
+            hp.implementation, self.behavior_name, spec, network
+        )
+        # The run prints these settings: they say which form runs.
+        self.hp = dataclasses.replace(hp, implementation=self.implementation)
+        self.settings = dataclasses.replace(self.settings, hyperparameters=self.hp)
+        fast = self.implementation == "fast"
         self.actor = Actor(
             spec.observation_specs,
             action_spec,
@@ -129,10 +162,15 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             tanh_squash=True,
             activation="relu",
             initialization="uniform",
+            speed_kernels=fast,
         )
         names = list(self.reward_signals)
-        self.q_network = TwinQNetwork(spec.observation_specs, action_spec, network, names)
-        self.target_network = TwinQNetwork(spec.observation_specs, action_spec, network, names)
+        self.q_network = TwinQNetwork(
+            spec.observation_specs, action_spec, network, names, speed_kernels=fast
+        )
+        self.target_network = TwinQNetwork(
+            spec.observation_specs, action_spec, network, names, speed_kernels=fast
+        )
         self.target_network.load_state_dict(self.q_network.state_dict())
         self.target_network.requires_grad_(False)
         self.gammas = torch.tensor([s.gamma for s in self.reward_signals.values()])
@@ -162,8 +200,14 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             ThreadPoolExecutor(1, thread_name_prefix="sac-policy") if PARALLEL_HALVES else None
         )
         self.deterministic = bool(network.deterministic)
-        #: Hand-derived gradients (:mod:`dojo_sac.fused_update`) for qualifying networks.
-        self.fused = fused_update.supports(self.actor, self.q_network)
+        # The update's two steps, in the chosen form.
+        if fast:
+            assert fused_update.networks_fit(self.actor, self.q_network)
+            self._critic_step = self._critic_step_fast
+            self._policy_step = self._policy_step_fast
+        else:
+            self._critic_step = self._critic_step_reference
+            self._policy_step = self._policy_step_reference
         self._agent_memories = AgentMemories(self.memory_size) if self.memory_size else None
         self._stats: list[torch.Tensor] = []
         if self.branches:
@@ -224,7 +268,6 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """Reparameterised continuous actions, their log-probabilities ``[n]``, and every
         branch's log-probabilities ``[n, branches, max_branch]``."""
-        # One autograd node per body (dense_stack).
         return self._policy_of(self.actor.hidden(obs), masks)
 
     def _policy_of(
@@ -284,25 +327,26 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             policy_half = partial(
                 self._target_and_policy_half, data, obs, next_obs, alpha, next_ready
             )
-            critic_half = partial(self._critic_half, data, obs, alpha, next_ready)
+            critic_half = partial(self._critic_step, data, obs, alpha, next_ready)
         if self._helper is None:
             policy_loss = policy_half()
-            q_stats = critic_half()
+            critic = critic_half()
         else:
             policy_done = self._helper.submit(policy_half)
             try:
-                q_stats = critic_half()
+                critic = critic_half()
             finally:
                 policy_loss = policy_done.result()  # re-raises the helper's error
         # Both halves took their gradients at the old parameters; the critics move last
         # because the policy loss read their weights.
+        q_grads, q_losses, q_values = critic
         with self.policy_lock:
-            self.q_optimizer.step(q_stats.pop(), self.learning_rate)
+            self.q_optimizer.step(q_grads, self.learning_rate)
         with torch.no_grad():
             torch._foreach_lerp_(self._target_parameters, self._q_parameters, float(self.hp.tau))
-        q_losses, q_values = q_stats
         self._stats.append(torch.cat([q_losses, policy_loss, q_values, alpha]))
 
+    # ------------------------------------------------------------------ the policy half
     def _target_and_policy_half(
         self,
         data: dict[str, torch.Tensor],
@@ -320,14 +364,21 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         except BaseException as err:
             next_ready.set_exception(err)
             raise
-        if self.fused:
-            result = fused_update.policy_gradients(self.actor, self.q_network, obs, alpha[0])
-            gap = result.mean_log_prob + self.target_entropy  # log pi + target
-            with self.policy_lock:
-                self.policy_optimizer.step([*result.grads, -gap], self.learning_rate)
-            return result.policy_loss
-        masks = data.get("masks")
-        continuous, log_prob, discrete_log_probs = self._policy(obs, masks)
+        return self._policy_step(data, obs, alpha)
+
+    def _next_step(self, data: dict[str, torch.Tensor], next_obs: list[torch.Tensor]) -> _NextStep:
+        """The current policy's actions at the next states, as the target twins' input."""
+        continuous, log_prob, discrete_log_probs = self._policy(next_obs, data.get("next_masks"))
+        inputs = self.target_network.inputs(next_obs, continuous)
+        return _NextStep(inputs, log_prob, discrete_log_probs)
+
+    def _policy_step_reference(
+        self, data: dict[str, torch.Tensor], obs: list[torch.Tensor], alpha: torch.Tensor
+    ) -> torch.Tensor:
+        """Step the policy on ``E_a[alpha log pi(a|s) - Q1(s, a)]`` and the entropy
+        coefficients towards their target entropies, through autograd. Returns the policy
+        loss ``[1]``."""
+        continuous, log_prob, discrete_log_probs = self._policy(obs, data.get("masks"))
         # The policy sees the first Q network through detached weights: no Q gradients.
         q1 = self.q_network.first(obs, continuous, frozen=True)
         policy_loss = self._policy_losses(q1, log_prob, discrete_log_probs, alpha).mean()
@@ -374,11 +425,46 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             self.policy_optimizer.step(grads, self.learning_rate)
         return policy_loss.detach()[None]
 
-    def _next_step(self, data: dict[str, torch.Tensor], next_obs: list[torch.Tensor]) -> _NextStep:
-        """The current policy's actions at the next states, as the target twins' input."""
-        continuous, log_prob, discrete_log_probs = self._policy(next_obs, data.get("next_masks"))
-        inputs = self.target_network.inputs(next_obs, continuous)
-        return _NextStep(inputs, log_prob, discrete_log_probs)
+    def _policy_step_fast(
+        self, data: dict[str, torch.Tensor], obs: list[torch.Tensor], alpha: torch.Tensor
+    ) -> torch.Tensor:
+        """:meth:`_policy_step_reference` with the gradients derived by hand
+        (:func:`~dojo_sac.fused_update.policy_gradients`; continuous actions only)."""
+        result = fused_update.policy_gradients(self.actor, self.q_network, obs, alpha[0])
+        # d(entropy loss)/d(log alpha) = -(log pi + target), as autograd gets it above.
+        gap = result.mean_log_prob + self.target_entropy
+        with self.policy_lock:
+            self.policy_optimizer.step([*result.grads, -gap], self.learning_rate)
+        return result.policy_loss
+
+    # ------------------------------------------------------------------ the critic half
+    def _critic_step_reference(
+        self,
+        data: dict[str, torch.Tensor],
+        obs: list[torch.Tensor],
+        alpha: torch.Tensor,
+        next_ready: Future[_NextStep],
+    ) -> CriticStep:
+        """Both Q networks regress on the soft target (from the target twins at the policy's
+        next actions, ``next_ready``) at the replayed actions, through autograd."""
+        q_taken = self._taken(self.q_network(obs, data.get("continuous")), data)
+        target = self._soft_target_from(data, alpha, next_ready)
+        # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
+        q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
+        grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
+        return CriticStep(grads, q_losses.detach(), q_taken.detach().min(0).values.mean(0))
+
+    def _soft_target_from(
+        self, data: dict[str, torch.Tensor], alpha: torch.Tensor, next_ready: Future[_NextStep]
+    ) -> torch.Tensor:
+        """The soft TD target ``[n, signals]`` from the smaller target twin at the policy's
+        next actions (waits for them: ``next_ready``)."""
+        with torch.no_grad():
+            next_step = next_ready.result()
+            target_q = self.target_network.twins_of(next_step.inputs).min(dim=0).values
+            return self._soft_target(
+                data, target_q, next_step.log_prob, next_step.discrete_log_probs, alpha
+            )
 
     def _soft_target(
         self,
@@ -395,36 +481,6 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         not_done = (1.0 - data["done"]).unsqueeze(1)
         return rewards + self.gammas * not_done * next_value
 
-    def _critic_half(
-        self,
-        data: dict[str, torch.Tensor],
-        obs: list[torch.Tensor],
-        alpha: torch.Tensor,
-        next_ready: Future[_NextStep],
-    ) -> list[Any]:
-        """Both Q networks regress on the soft target (from the target twins at the policy's
-        next actions, ``next_ready``) at the replayed actions. Returns the two losses ``[2]``,
-        the mean value per signal ``[signals]`` and the gradients."""
-        if self.fused:
-            forward = fused_update.critic_forward(self.q_network, obs, data["continuous"])
-        else:
-            q_taken = self._taken(self.q_network(obs, data.get("continuous")), data)
-        with torch.no_grad():
-            next_step = next_ready.result()
-            target_q = self.target_network.twins_of(next_step.inputs).min(dim=0).values
-            target = self._soft_target(
-                data, target_q, next_step.log_prob, next_step.discrete_log_probs, alpha
-            )
-        if self.fused:
-            # The helper (done with the policy by then) takes one twin's largest product.
-            submit = None if self._helper is None else self._helper.submit
-            result = fused_update.critic_gradients(self.q_network, forward, target, submit)
-            return [result.q_losses, result.q_values, result.grads]
-        # 0.5 * squared error, averaged over the batch and the reward signals (ML-Agents).
-        q_losses = 0.5 * (q_taken - target).square().mean(dim=(1, 2))  # [2]
-        grads = torch.autograd.grad(q_losses.sum(), self._q_parameters)
-        return [q_losses.detach(), q_taken.detach().min(0).values.mean(0), grads]
-
     def _taken(self, q: torch.Tensor, data: dict[str, torch.Tensor]) -> torch.Tensor:
         """The replayed actions' values ``[2, n, signals]`` of both twins' outputs ``q``
         ``[2, n, signals, outputs]``."""
@@ -434,6 +490,22 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             -1, data["discrete"][None, :, None, :, None].expand(2, -1, q.shape[2], -1, 1)
         )
         return chosen.squeeze(-1).mean(-1)
+
+    def _critic_step_fast(
+        self,
+        data: dict[str, torch.Tensor],
+        obs: list[torch.Tensor],
+        alpha: torch.Tensor,
+        next_ready: Future[_NextStep],
+    ) -> CriticStep:
+        """:meth:`_critic_step_reference` with the gradients derived by hand
+        (:func:`~dojo_sac.fused_update.critic_gradients`; continuous actions only)."""
+        forward = fused_update.critic_forward(self.q_network, obs, data["continuous"])
+        target = self._soft_target_from(data, alpha, next_ready)
+        # The helper (done with the policy by then) takes one twin's largest product.
+        submit = None if self._helper is None else self._helper.submit
+        result = fused_update.critic_gradients(self.q_network, forward, target, submit)
+        return CriticStep(result.grads, result.q_losses, result.q_values)
 
     # ------------------------------------------------------------------ cadence and stats
     def advance(self) -> None:
@@ -469,26 +541,31 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         stats.add_stat("Policy/Learning Rate", lr)
 
     # ------------------------------------------------------------------ artifacts
-    def save_checkpoint(self, path: Path) -> None:
-        state: dict[str, Any] = {
+    def trainable_policy(self) -> TrainablePolicy:
+        """The actor, for add-ons (behavioral cloning), changed in place under the lock."""
+        return TrainablePolicy(
+            actor=self.actor,
+            parameters=list(self.actor.parameters()),
+            learning_rate=lambda: self.learning_rate,
+            lock=self.policy_lock,
+            device=self.context.device,
+        )
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
             "Policy": self.actor.state_dict(),
             "Optimizer:q_network": self.q_network.state_dict(),
             "Optimizer:target_network": self.target_network.state_dict(),
             "Optimizer:value_optimizer": self.q_optimizer.state_dict(),
             "Optimizer:policy_optimizer": self.policy_optimizer.state_dict(),
             "Optimizer:entropy_coefficients": self.log_entropy_coefficients.detach().clone(),
-            "global_step": torch.tensor(self.step),
             **{key: torch.tensor(value) for key, value in self.cadence_state().items()},
         }
-        state.update(self.reward_signal_state())
-        with self.policy_lock:
-            save_state(path, state)
 
-    def load_checkpoint(self, path: Path, reset_step: bool = False) -> None:
+    def restore_checkpoint_state(self, checkpoint: CheckpointLoader, reset_step: bool) -> None:
         # Non-strict, as ML-Agents: what no longer fits the networks keeps its initial values
         # (the target network's equal the Q networks', as after construction), and an
         # optimizer is restored only when all the parameters it steps were.
-        checkpoint = CheckpointLoader.read(path)
         state = checkpoint.state
         actor_loaded = checkpoint.module("Policy", self.actor)
         q_loaded = checkpoint.module("Optimizer:q_network", self.q_network)
@@ -496,7 +573,6 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
         coefficients_loaded = checkpoint.tensor(
             "Optimizer:entropy_coefficients", self.log_entropy_coefficients
         )
-        checkpoint.note(self.load_reward_signal_state(state))
         if not reset_step:
             checkpoint.optimizer("Optimizer:value_optimizer", self.q_optimizer, q_loaded)
             checkpoint.optimizer(
@@ -506,8 +582,7 @@ class SACTrainer(RecurrentUpdate, OffPolicyTrainer):
             )
             self.step = checkpoint.step()
             # Only a buffer saved with this very checkpoint (save_resume_files).
-            self.load_replay_buffer(Path(path).parent, step=self.step)
-        checkpoint.warn(self.behavior_name)
+            self.load_replay_buffer(Path(checkpoint.source).parent, step=self.step)
         counters = {
             key: int(state[key])
             for key in ("update_steps", "reward_signal_update_steps")

@@ -48,10 +48,10 @@ class RandomOpponent(TrainerWrapper):
         self.random_steps += count
         return ActionOutput(ActionTuple(continuous, discrete), output.extras, output.entropy)
 
-    def process_trajectories(self, trajectories):
-        learned = [t for t in trajectories if not self._random(t.agent_id)]
-        self.trainer.process_trajectories(learned)
+    def learned_trajectories(self, trajectories):
+        # The random agents' experience is neither learned from nor counted in max_steps.
         self.context.stats.add_stat("Opponent/Random Steps", self.random_steps)
+        return [t for t in trajectories if not self._random(t.agent_id)]
 
     def state_dict(self):
         return {"random_steps": torch.tensor(self.random_steps)}
