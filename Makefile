@@ -8,10 +8,10 @@ TORCH := torch==2.13.0
 
 .PHONY: setup demo test lint format bench docs clean protos
 
-$(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml plugins/rewards/pyproject.toml plugins/sac/pyproject.toml plugins/unity/pyproject.toml pyproject.toml
+$(STAMP): core/pyproject.toml plugins/ppo/pyproject.toml plugins/rewards/pyproject.toml plugins/sac/pyproject.toml plugins/unity/pyproject.toml plugins/imitation/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e './core[test]' -e ./plugins/ppo -e ./plugins/rewards -e ./plugins/sac -e ./plugins/unity pytest ruff grpcio-tools==1.85.1
+	$(BIN)/python -m pip install --quiet -e './core[test]' -e ./plugins/ppo -e ./plugins/rewards -e ./plugins/sac -e ./plugins/unity -e ./plugins/imitation pytest ruff grpcio-tools==1.85.1
 	touch $(STAMP)
 
 setup: $(STAMP)
