@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dojo_imitation.plugin
 import dojo_ppo.plugin
 import dojo_rewards.plugin
 import dojo_sac.plugin
@@ -18,6 +19,7 @@ REFERENCE = ROOT / "docs" / "configuration.md"
 def test_configuration_reference_is_up_to_date() -> None:
     # dojo's own plugins only, whatever else is installed: the page documents the repository.
     own = {
+        "imitation": dojo_imitation.plugin,
         "ppo": dojo_ppo.plugin,
         "rewards": dojo_rewards.plugin,
         "sac": dojo_sac.plugin,

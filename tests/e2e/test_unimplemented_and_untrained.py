@@ -12,18 +12,14 @@ import pytest
 from .conftest import FinishedRun, copy_run
 from .helpers import cartpole_config, dojo, learn, learn_until_first_step, write_config
 
+# behavioral_cloning is provided by dojo-imitation, installed here: its own errors are tested
+# in tests/imitation/.
 UNIMPLEMENTED = {
-    "behavioral_cloning": (
-        {"demo_path": "no/such/file.demo", "strength": 0.5},
-        "behaviors.CartPole.behavioral_cloning: unknown behavior section 'behavioral_cloning'. "
-        "Installed: none. Behavior section 'behavioral_cloning' (behavioral cloning from "
-        "demonstrations) is not implemented in dojo yet",
-    ),
     "self_play": (
         {"window": 10, "play_against_latest_model_ratio": 0.5},
-        "behaviors.CartPole.self_play: unknown behavior section 'self_play'. Installed: none. "
-        "Behavior section 'self_play' (self-play against past versions of the policy) is not "
-        "implemented in dojo yet",
+        "behaviors.CartPole.self_play: unknown behavior section 'self_play'. Installed: "
+        "behavioral_cloning. Behavior section 'self_play' (self-play against past versions of "
+        "the policy) is not implemented in dojo yet",
     ),
 }
 

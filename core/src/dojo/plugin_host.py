@@ -56,12 +56,14 @@ KNOWN_DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "trainers": {"ppo": "dojo-ppo", "sac": "dojo-sac"},
     "reward_signals": {"curiosity": "dojo-rewards", "rnd": "dojo-rewards"},
     "environments": {"unity": "dojo-unity", "remote": "dojo-unity"},
+    "behavior_sections": {"behavioral_cloning": "dojo-imitation"},
 }
 _DISTRIBUTION_FOLDERS = {
     "dojo-ppo": "plugins/ppo",
     "dojo-sac": "plugins/sac",
     "dojo-rewards": "plugins/rewards",
     "dojo-unity": "plugins/unity",
+    "dojo-imitation": "plugins/imitation",
 }
 #: ML-Agents components that dojo does not implement yet: name -> what it is. Their message
 #: says so instead of naming a package.
@@ -69,7 +71,6 @@ NOT_IMPLEMENTED: dict[str, dict[str, str]] = {
     "trainers": {"poca": "MA-POCA, cooperative multi-agent training"},
     "reward_signals": {"gail": "GAIL, imitation of demonstrations"},
     "behavior_sections": {
-        "behavioral_cloning": "behavioral cloning from demonstrations",
         "self_play": "self-play against past versions of the policy",
     },
 }

@@ -36,7 +36,7 @@ DISTRIBUTION_OF = {
     "gail": None,
     "rnd": "dojo-rewards",
     "self_play": None,
-    "behavioral_cloning": None,
+    "behavioral_cloning": "dojo-imitation",
 }
 #: Behavior sections that plugins own (none is installed with dojo-core and dojo-ppo).
 PLUGIN_SECTIONS = ("self_play", "behavioral_cloning")

@@ -236,6 +236,7 @@ def published_distributions() -> set[str]:
         ("reward_signals", "curiosity", "dojo-rewards"),
         ("environments", "unity", "dojo-unity"),
         ("environments", "remote", "dojo-unity"),
+        ("behavior_sections", "behavioral_cloning", "dojo-imitation"),
     ],
 )
 def test_every_known_component_names_its_distribution(

@@ -104,9 +104,9 @@ def concatenate(demonstrations: Sequence[Demonstration]) -> Demonstration:
         if other.behavior_name != first.behavior_name or other.behavior_spec != first.behavior_spec:
             raise DemonstrationError(
                 f"{_where(other)} records behavior {other.behavior_name!r} with "
-                f"{_describe(other.behavior_spec)} but {_where(first)} records "
-                f"{first.behavior_name!r} with {_describe(first.behavior_spec)}: the .demo files "
-                "of one folder must come from the same behavior"
+                f"{describe_spec(other.behavior_spec)} but {_where(first)} records "
+                f"{first.behavior_name!r} with {describe_spec(first.behavior_spec)}: the .demo "
+                "files of one folder must come from the same behavior"
             )
     widths = {0 if d.action_masks is None else d.action_masks.shape[1] for d in demonstrations}
     masks = None
@@ -152,7 +152,8 @@ def _where(demonstration: Demonstration) -> str:
     return f"demonstration {demonstration.demonstration_name!r}"
 
 
-def _describe(spec: BehaviorSpec) -> str:
+def describe_spec(spec: BehaviorSpec) -> str:
+    """``observations [8], [3, 84, 84], 2 continuous actions and discrete branches [3]``."""
     shapes = ", ".join(str(list(o.shape)) for o in spec.observation_specs)
     action = spec.action_spec
     return (

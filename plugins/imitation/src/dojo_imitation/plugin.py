@@ -1,10 +1,22 @@
 """The ``imitation`` plugin module (entry point ``dojo.plugins: imitation``).
 
-It implements no hook yet: pluggy accepts a plugin module without hook implementations, so
-installing dojo-imitation adds it to ``dojo plugins`` and nothing else. The .demo reader and
-writer are libraries (:mod:`dojo_imitation.demo_reader`, :mod:`dojo_imitation.demo_writer`);
-the ``behavioral_cloning`` section, the ``offline_bc`` / ``online_bc`` trainers and the ``gail``
+It registers the ``behavioral_cloning`` behavior section (:mod:`dojo_imitation.behavioral_cloning`):
+an add-on that clones a demonstration into the policy of whatever trainer the behavior uses. The
+.demo reader and writer are libraries (:mod:`dojo_imitation.demo_reader`,
+:mod:`dojo_imitation.demo_writer`); the ``offline_bc`` / ``online_bc`` trainers and the ``gail``
 reward signal will be registered here.
 """
 
 from __future__ import annotations
+
+from dojo.api import Registry, hookimpl
+
+
+@hookimpl
+def dojo_register_behavior_sections(registry: Registry) -> None:
+    registry.register(
+        "behavioral_cloning",
+        factory="dojo_imitation.behavioral_cloning:BehavioralCloning",
+        schema="dojo_imitation.bc_settings:BehavioralCloningSchema",
+        description="Clone a .demo file's expert actions into the policy after each update.",
+    )
