@@ -12,24 +12,18 @@ from typing import Any
 import pytest
 import torch
 
-from tests.core.plugins.helpers import CARTPOLE_BEHAVIOR, run_command, scalars, write_config
+from tests.core.plugins.helpers import (
+    CARTPOLE_BEHAVIOR,
+    SHORT_SAC_BEHAVIOR,
+    run_command,
+    scalars,
+    write_config,
+)
 from tests.imitation.experts import record_cartpole_demo
 
 ENV = {"env_path": "gymnasium:CartPole-v1"}
 LOSS = "Losses/Pretraining Loss"
-SAC_CARTPOLE = {
-    "trainer_type": "sac",
-    "hyperparameters": {
-        "batch_size": 64,
-        "buffer_size": 5000,
-        "buffer_init_steps": 100,
-        "steps_per_update": 4,
-    },
-    "network_settings": {"hidden_units": 32, "num_layers": 1},
-    "max_steps": 1500,
-    "summary_freq": 500,
-    "time_horizon": 32,
-}
+SAC_CARTPOLE = {**SHORT_SAC_BEHAVIOR, "max_steps": 1500, "summary_freq": 500}
 
 
 @pytest.fixture(scope="module")

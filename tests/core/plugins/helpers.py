@@ -31,6 +31,21 @@ CARTPOLE_BEHAVIOR = {
 }
 
 
+#: Short SAC runs: a small network, updates every 4 steps after 100 (set max_steps and
+#: summary_freq per test).
+SHORT_SAC_BEHAVIOR = {
+    "trainer_type": "sac",
+    "hyperparameters": {
+        "batch_size": 64,
+        "buffer_size": 5000,
+        "buffer_init_steps": 100,
+        "steps_per_update": 4,
+    },
+    "network_settings": {"hidden_units": 32, "num_layers": 1},
+    "time_horizon": 32,
+}
+
+
 def write_plugin_distribution(
     site: Path,
     name: str,

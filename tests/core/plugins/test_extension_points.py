@@ -25,6 +25,7 @@ import torch
 
 from tests.core.plugins.helpers import (
     CARTPOLE_BEHAVIOR,
+    SHORT_SAC_BEHAVIOR,
     command_env,
     run_command,
     scalars,
@@ -33,19 +34,7 @@ from tests.core.plugins.helpers import (
 
 EXAMPLE = Path(__file__).parent / "extension_example"
 
-SAC_PENDULUM = {
-    "trainer_type": "sac",
-    "hyperparameters": {
-        "batch_size": 64,
-        "buffer_size": 5000,
-        "buffer_init_steps": 100,
-        "steps_per_update": 4,
-    },
-    "network_settings": {"hidden_units": 32, "num_layers": 1},
-    "max_steps": 600,
-    "summary_freq": 300,
-    "time_horizon": 32,
-}
+SAC_PENDULUM = {**SHORT_SAC_BEHAVIOR, "max_steps": 600, "summary_freq": 300}
 
 
 @pytest.fixture(scope="module")
