@@ -216,6 +216,29 @@ def dojo_add_cli_options(parser: argparse.ArgumentParser) -> None:
     """
 
 
+@hookspec
+def dojo_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add subcommands to the ``dojo`` command.
+
+    Called when the ``dojo`` parser is built, after the core's commands (``plugins``,
+    ``config``); the commands a plugin adds appear in ``dojo --help``. For each command, call
+    ``subparsers.add_parser(name, help=...)``, add its arguments, and set its handler with
+    ``parser.set_defaults(handler=handler)``. ``dojo`` calls ``handler(args)`` with the parsed
+    :class:`argparse.Namespace` and exits with the ``int`` it returns (0 for success). A handler
+    reports a user's mistake (a missing file, a bad value) by raising a
+    :class:`~dojo.api.DojoError`: ``dojo`` prints its message as one ``error:`` line, without a
+    traceback unless ``--debug``, and exits with 1. Name commands after what they work on
+    (``demo``), not after the plugin; a name already taken is a load error of the plugin.
+
+    Args:
+        subparsers: the ``dojo`` parser's subcommands (what
+            :meth:`argparse.ArgumentParser.add_subparsers` returned).
+
+    Returns:
+        Nothing.
+    """
+
+
 # --------------------------------------------------------------------------------------------
 # Run lifecycle notifications (return values ignored; must not raise)
 # --------------------------------------------------------------------------------------------

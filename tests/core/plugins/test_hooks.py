@@ -342,6 +342,66 @@ def test_hook_add_cli_options(observed_run: ObservedRun) -> None:
     assert "watch_label" not in (observed_run.run_dir / "configuration.yaml").read_text()
 
 
+class GreetCommand:
+    """Adds ``dojo greet NAME [--fail]``: prints a greeting; ``--fail`` raises a dojo error."""
+
+    @hookimpl
+    def dojo_add_commands(self, subparsers: Any) -> None:
+        greet = subparsers.add_parser("greet", help="greet someone by name")
+        greet.add_argument("name")
+        greet.add_argument("--fail", action="store_true")
+        greet.set_defaults(handler=self.greet)
+
+    @staticmethod
+    def greet(args: Any) -> int:
+        if args.fail:
+            raise ConfigError(f"cannot greet {args.name}")
+        print(f"hello {args.name}")
+        return 3 if args.name == "three" else 0
+
+
+class TakenCommand:
+    """Adds ``dojo plugins`` again: a name the core owns."""
+
+    @hookimpl
+    def dojo_add_commands(self, subparsers: Any) -> None:
+        subparsers.add_parser("plugins", help="clash")
+
+
+def test_hook_add_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    from dojo.cli.main import main
+
+    host = load_plugins(extra_plugins=(("greet", GreetCommand()),), discover=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"], host=host)
+    assert exited.value.code == 0
+    assert re.search(r"greet\s+greet someone by name", capsys.readouterr().out)
+
+    assert main(["greet", "ada"], host=host) == 0
+    assert capsys.readouterr().out == "hello ada\n"
+    assert main(["greet", "three"], host=host) == 3  # the handler's result is the exit status
+
+    capsys.readouterr()
+    assert main(["greet", "ada", "--fail"], host=host) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "error: cannot greet ada\n"  # one line, no traceback
+    assert main(["--debug", "greet", "ada", "--fail"], host=host) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_command_name_already_taken_is_a_load_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    from dojo.cli.main import main
+
+    host = load_plugins(
+        extra_plugins=(("taken", TakenCommand()), ("greet", GreetCommand())), discover=False
+    )
+    assert main(["greet", "ada"], host=host) == 0  # the other plugins' commands still work
+    captured = capsys.readouterr()
+    assert "plugin taken: dojo_add_commands failed" in captured.err
+    assert main(["plugins"], host=host) == 0
+    assert "taken" in capsys.readouterr().out.split("Load failures:")[1]
+
+
 # --------------------------------------------------------------------------------------------
 # Run lifecycle
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 - ``dojo config upgrade FILE [--curriculum F] [--sampler F]``: print an old-format file in the
   current format.
 - ``dojo config reference``: the configuration reference in Markdown.
+- commands that plugins add through the ``dojo_add_commands`` hook (``dojo demo`` of
+  dojo-imitation); each sets a ``handler(args) -> int`` whose result is the exit status.
 
 User errors print one message on stderr (no traceback unless ``--debug``) and exit with 1.
 """
@@ -22,14 +24,11 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from dojo.cli.arguments import CommandLineParser
 from dojo.cli.errors import report_error
 from dojo.errors import ConfigError, DojoError
-
-if TYPE_CHECKING:
-    from dojo.plugin_host import PluginHost
+from dojo.plugin_host import LoadFailure, PluginHost, load_plugins
 
 logger = logging.getLogger("dojo")
 
@@ -43,10 +42,15 @@ def _setup_logging(debug: bool) -> None:
     logger.propagate = False
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``dojo`` parser (``config check`` arguments are parsed by the learn parser)."""
+def build_parser(host: PluginHost | None = None) -> argparse.ArgumentParser:
+    """The ``dojo`` parser (``config check`` arguments are parsed by the learn parser).
+
+    Args:
+        host: when given, its plugins add their commands (``dojo_add_commands``).
+    """
     parser = CommandLineParser(
-        prog="dojo", description="Inspect dojo's plugins and configuration files."
+        prog="dojo",
+        description="Inspect dojo's plugins and configuration files; plugins add commands.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -82,11 +86,39 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--curriculum", help="separate curriculum file of ML-Agents ≤ 0.16")
     upgrade.add_argument("--sampler", help="separate sampler file of ML-Agents ≤ 0.16")
     config_commands.add_parser("reference", help="print the configuration reference (Markdown)")
+    if host is not None:
+        _add_plugin_commands(commands, host)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``dojo``; returns the exit code."""
+def _add_plugin_commands(commands: argparse._SubParsersAction, host: PluginHost) -> None:
+    """Call each plugin's ``dojo_add_commands`` on its own, so that a plugin whose hook raises
+    (a command name already taken, a bug) is recorded as a load failure, shown by
+    ``dojo plugins``, and the other commands still work."""
+    for implementation in host.hook.dojo_add_commands.get_hookimpls():
+        try:
+            implementation.function(subparsers=commands)
+        except Exception as err:  # a plugin's bug must not disable the dojo command
+            message = f"dojo_add_commands failed: {type(err).__name__}: {err}"
+            info = next((p for p in host.plugins if p.name == implementation.plugin_name), None)
+            host.failures.append(
+                LoadFailure(
+                    name=implementation.plugin_name,
+                    target=info.module if info else repr(implementation.plugin),
+                    distribution=info.distribution if info else "",
+                    error=message,
+                )
+            )
+            logger.warning("plugin %s: %s", implementation.plugin_name, message)
+
+
+def main(argv: Sequence[str] | None = None, host: PluginHost | None = None) -> int:
+    """Entry point of ``dojo``; returns the exit code.
+
+    Args:
+        argv: the arguments; default: ``sys.argv[1:]``.
+        host: the plugin host; default: the installed plugins (tests pass their own).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     _setup_logging(debug)
@@ -94,15 +126,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:2] == ["config", "check"] or argv[1:3] == ["config", "check"]:
             start = argv.index("check") + 1
             return _config_check(argv[start:])
-        args = build_parser().parse_args(argv)
+        if host is None:
+            host = load_plugins()
+        args = build_parser(host).parse_args(argv)
         if args.command == "plugins" and args.hooks_reference:
             from dojo.hooks_reference import hooks_reference
 
             print(hooks_reference(), end="")
             return 0
-        from dojo.plugin_host import load_plugins
-
-        host = load_plugins()
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            status = handler(args)
+            return 0 if status is None else int(status)
         if args.command == "plugins":
             return _plugins(args, host)
         return _config(args, host)
@@ -148,7 +183,6 @@ def _config(args: argparse.Namespace, host: PluginHost) -> int:
 def _config_check(argv: list[str]) -> int:
     from dojo.cli.arguments import parse_learn_args
     from dojo.config.loader import dump_run_options, dump_yaml, load_run_options
-    from dojo.plugin_host import load_plugins
 
     if argv and argv[0] in ("-h", "--help"):
         print(
